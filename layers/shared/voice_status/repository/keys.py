@@ -1,0 +1,94 @@
+"""Single-table key layout.
+
+| item            | pk                     | sk              | gsi1pk / gsi1sk                      |
+|-----------------|------------------------|-----------------|--------------------------------------|
+| message         | MESSAGE#<messageId>    | MESSAGE         | CAMPAIGN#<campaignId> / <status>#<id> |
+| campaign        | CAMPAIGN#<campaignId>  | CAMPAIGN        |                                      |
+| counter shard   | CAMPAIGN#<campaignId>  | COUNTER#<nn>    |                                      |
+| recipient chunk | CHUNKS#<campaignId>    | CHUNK#<nnnnn>   |                                      |
+
+A campaign's item and its counter shards share a partition, so one consistent Query
+reads the campaign with exact counts; chunks live apart so that Query stays small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+MESSAGE_SK = "MESSAGE"
+CAMPAIGN_SK = "CAMPAIGN"
+COUNTER_PREFIX = "COUNTER#"
+CHUNK_PREFIX = "CHUNK#"
+HISTORY_PREFIX = "h#"  # one top-level attribute per reported status: h#<Status> = provider time
+FINAL_COUNT_PREFIX = "final#"  # counter shard attribute per final status
+GSI1 = "gsi1"
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def message_key(message_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"MESSAGE#{message_id}"}, "sk": {"S": MESSAGE_SK}}
+
+
+def campaign_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}"
+
+
+def campaign_key(campaign_id: str) -> dict[str, Any]:
+    return {"pk": {"S": campaign_pk(campaign_id)}, "sk": {"S": CAMPAIGN_SK}}
+
+
+def counter_key(campaign_id: str, shard: int) -> dict[str, Any]:
+    return {"pk": {"S": campaign_pk(campaign_id)}, "sk": {"S": f"{COUNTER_PREFIX}{shard:02d}"}}
+
+
+def counter_shard(message_id: str, shards: int) -> int:
+    """A message always counts in the same shard; shards spread one campaign's write load."""
+    return int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:4], "big") % shards
+
+
+def chunks_pk(campaign_id: str) -> str:
+    return f"CHUNKS#{campaign_id}"
+
+
+def chunk_key(campaign_id: str, index: int) -> dict[str, Any]:
+    return {"pk": {"S": chunks_pk(campaign_id)}, "sk": {"S": f"{CHUNK_PREFIX}{index:05d}"}}
+
+
+def _to_dynamo(value: Any) -> Any:
+    # DynamoDB numbers are decimals; floats (prices) go through str to keep their digits.
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _to_dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_to_dynamo(inner) for inner in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _from_dynamo(inner) for key, inner in value.items()}
+    if isinstance(value, list | set):
+        return [_from_dynamo(inner) for inner in value]
+    return value
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(_to_dynamo(value))
+
+
+def to_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: to_attribute(value) for name, value in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain JSON-ready values (numbers as int or float)."""
+    return {name: _from_dynamo(_deserializer.deserialize(value)) for name, value in item.items()}
