@@ -23,12 +23,12 @@ _NOTHING_TO_CREATE = {
     "AWS::Serverless::LayerVersion",
     "AWS::Serverless::Api",
     "AWS::IAM::Role",
-    "AWS::Logs::LogGroup",
     "AWS::Events::Connection",
     "AWS::Events::ApiDestination",
 }
 # Creation order: what others refer to comes first.
 _ORDER = [
+    "AWS::Logs::LogGroup",
     "AWS::DynamoDB::Table",
     "AWS::SecretsManager::Secret",
     "AWS::SQS::Queue",
@@ -70,6 +70,13 @@ class _Creator:
         if creator is None:
             raise NotImplementedError(f"{logical_id}: {kind} has no local equivalent yet (local/resources.py)")
         creator(logical_id, self.resolver.resolve(resource.get("Properties", {})))
+
+    def _aws_logs_loggroup(self, logical_id: str, properties: dict[str, Any]) -> None:
+        name = properties.get("LogGroupName") or self.resolver.resource_name(logical_id)
+        self.client("logs").create_log_group(logGroupName=name)
+        region = self.session.region_name
+        self.resolver.physical[logical_id] = name
+        self.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{region}:123456789012:log-group:{name}:*"
 
     def _aws_dynamodb_table(self, logical_id: str, properties: dict[str, Any]) -> None:
         name = properties.get("TableName") or self.resolver.resource_name(logical_id)
@@ -192,10 +199,23 @@ def create_stack(
     unknown = {r["Type"] for r in resources.values()} - set(_ORDER) - _NOTHING_TO_CREATE
     if unknown:
         raise NotImplementedError(f"no local equivalent for {sorted(unknown)} (local/resources.py)")
-    for kind in _ORDER:
-        for logical_id, resource in resources.items():
-            if resource["Type"] == kind and resolver.is_enabled(resource):
-                creator.create(logical_id, resource)
+    # By type order; a resource that refers to one not created yet waits for the next round.
+    pending = sorted(
+        (logical_id for logical_id, resource in resources.items() if resolver.is_enabled(resource)),
+        key=lambda logical_id: _ORDER.index(resources[logical_id]["Type"])
+        if resources[logical_id]["Type"] in _ORDER
+        else -1,
+    )
+    while pending:
+        waiting = []
+        for logical_id in pending:
+            try:
+                creator.create(logical_id, resources[logical_id])
+            except KeyError:
+                waiting.append(logical_id)
+        if len(waiting) == len(pending):
+            raise ValueError(f"cannot resolve references of {waiting} (a cycle, or a missing resource)")
+        pending = waiting
     outputs = {}
     for name, output in (template.get("Outputs") or {}).items():
         if resolver.is_enabled(output):

@@ -74,6 +74,8 @@ class Resolver:
             return self.pseudo[name]
         if name in self.physical:
             return self.physical[name]
+        if self._type(name) == "AWS::Serverless::Function":
+            return self.resource_name(name)
         raise KeyError(f"Ref to {name} before it exists locally")
 
     def get_att(self, logical_id: str, attribute: str) -> str:
