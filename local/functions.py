@@ -16,9 +16,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -115,7 +116,9 @@ class LocalFunctions:
 
     def __init__(self, specs: dict[str, FunctionSpec]) -> None:
         self.specs = specs
-        self._by_name = {spec.name: spec for spec in specs.values()} | {spec.arn: spec for spec in specs.values()}
+        self._by_name = {spec.name: spec for spec in specs.values()} | {
+            spec.arn: spec for spec in specs.values()
+        }
         self._modules: dict[str, ModuleType] = {}
         self._locks = {logical_id: threading.Lock() for logical_id in specs}
         os.environ.update(merged_environment(specs))

@@ -68,7 +68,9 @@ class _Creator:
             return
         creator = getattr(self, "_" + kind.replace("::", "_").lower(), None)
         if creator is None:
-            raise NotImplementedError(f"{logical_id}: {kind} has no local equivalent yet (local/resources.py)")
+            raise NotImplementedError(
+                f"{logical_id}: {kind} has no local equivalent yet (local/resources.py)"
+            )
         creator(logical_id, self.resolver.resolve(resource.get("Properties", {})))
 
     def _aws_logs_loggroup(self, logical_id: str, properties: dict[str, Any]) -> None:
@@ -76,7 +78,9 @@ class _Creator:
         self.client("logs").create_log_group(logGroupName=name)
         region = self.session.region_name
         self.resolver.physical[logical_id] = name
-        self.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:logs:{region}:123456789012:log-group:{name}:*"
+        self.resolver.attributes[(logical_id, "Arn")] = (
+            f"arn:aws:logs:{region}:123456789012:log-group:{name}:*"
+        )
 
     def _aws_dynamodb_table(self, logical_id: str, properties: dict[str, Any]) -> None:
         name = properties.get("TableName") or self.resolver.resource_name(logical_id)
@@ -152,9 +156,21 @@ class _Creator:
             State=properties.get("State", "ENABLED"),
         )["RuleArn"]
         targets = [
-            {key: value for key, value in target.items() if key in {"Id", "Arn", "Input", "InputPath",
-                                                                    "DeadLetterConfig", "RetryPolicy",
-                                                                    "SqsParameters", "RoleArn"}}
+            {
+                key: value
+                for key, value in target.items()
+                if key
+                in {
+                    "Id",
+                    "Arn",
+                    "Input",
+                    "InputPath",
+                    "DeadLetterConfig",
+                    "RetryPolicy",
+                    "SqsParameters",
+                    "RoleArn",
+                }
+            }
             for target in properties.get("Targets", [])
         ]
         if targets:
@@ -165,7 +181,9 @@ class _Creator:
     def _aws_sqs_queuepolicy(self, logical_id: str, properties: dict[str, Any]) -> None:
         sqs = self.client("sqs")
         for url in properties["Queues"]:
-            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])})
+            sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(properties["PolicyDocument"])}
+            )
 
     def _aws_serverless_statemachine(self, logical_id: str, properties: dict[str, Any]) -> None:
         definition = (ROOT / properties["DefinitionUri"]).read_text()
@@ -202,9 +220,9 @@ def create_stack(
     # By type order; a resource that refers to one not created yet waits for the next round.
     pending = sorted(
         (logical_id for logical_id, resource in resources.items() if resolver.is_enabled(resource)),
-        key=lambda logical_id: _ORDER.index(resources[logical_id]["Type"])
-        if resources[logical_id]["Type"] in _ORDER
-        else -1,
+        key=lambda logical_id: (
+            _ORDER.index(resources[logical_id]["Type"]) if resources[logical_id]["Type"] in _ORDER else -1
+        ),
     )
     while pending:
         waiting = []

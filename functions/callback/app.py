@@ -78,7 +78,9 @@ def record_callback(campaign_id: str, signature: str) -> Response:
         "Callback recorded",
         extra={"reported": report.status_name, "status": result.status, "applied": result.applied},
     )
-    metrics.add_metric(name="CallbacksApplied" if result.applied else "CallbacksNotApplied", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="CallbacksApplied" if result.applied else "CallbacksNotApplied", unit=MetricUnit.Count, value=1
+    )
     if result.became_final:
         metrics.add_metric(name="MessagesFinalized", unit=MetricUnit.Count, value=1)
         notify_if_complete(campaigns, sfn, result.campaign_id)

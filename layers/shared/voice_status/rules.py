@@ -6,9 +6,9 @@ The repository enforces the same rule atomically with DynamoDB condition express
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 from voice_status.statuses import MessageStatus
 

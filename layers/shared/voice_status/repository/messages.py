@@ -116,9 +116,7 @@ class MessageRepository:
         }
         for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
             try:
-                self._client.transact_write_items(
-                    TransactItems=[{"Update": update}, {"Update": count}]
-                )
+                self._client.transact_write_items(TransactItems=[{"Update": update}, {"Update": count}])
                 return
             except ClientError as error:
                 reasons = error.response.get("CancellationReasons") or []
