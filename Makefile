@@ -52,7 +52,7 @@ demo: $(STAMP) ## Start the offline stack, run a simulated campaign to its end, 
 	$(BIN)/python -m local.demo
 
 bench: $(STAMP) ## Benchmarks: workflow size, write counts, import time, PutEvents batching
-	$(BIN)/python -m tests.bench
+	PYTHONPATH=layers/shared:. $(BIN)/python -m tests.bench
 
 build: $(STAMP) ## sam build (arm64 wheels, no container needed)
 	$(BIN)/sam build

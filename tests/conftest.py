@@ -58,6 +58,8 @@ class ApiResponse:
 class TestStack:
     """A stack in moto plus helpers that call its functions like API Gateway and Lambda do."""
 
+    __test__ = False  # not a test class, despite the name
+
     stack: Stack
     functions: LocalFunctions
     session: boto3.Session
@@ -95,7 +97,10 @@ class TestStack:
             body = json.loads(text)
         except ValueError:
             body = text
-        return ApiResponse(result["statusCode"], body, result.get("headers") or {})
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        return ApiResponse(result["statusCode"], body, headers)
 
     def secret(self, output: str = "CallbackSigningSecretArn") -> str:
         secret_id = self.outputs[output]

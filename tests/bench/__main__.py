@@ -1,0 +1,17 @@
+"""`make bench`: every benchmark, one after the other. Not part of `make test`."""
+
+from __future__ import annotations
+
+import importlib
+
+BENCHMARKS = ["bench_callback", "bench_workflow", "bench_putevents"]
+
+for name in BENCHMARKS:
+    try:
+        module = importlib.import_module(f"tests.bench.{name}")
+    except ModuleNotFoundError as missing:
+        print(f"== {name}: not available ({missing})")
+        continue
+    print(f"== {name}")
+    module.main()
+    print()
