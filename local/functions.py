@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
 
 from local.template import ROOT, Resolver, resources_of_type
@@ -176,9 +176,11 @@ class LocalFunctions:
 
     def install_invoke_hook(self, session: boto3.Session | None = None) -> None:
         """Answer lambda:Invoke on boto3's default session (or `session`) with the local handler."""
-        target = session or boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+        if session is None and boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        target = session or boto3.DEFAULT_SESSION
         assert target is not None
-        target.events.register("before-call.lambda.Invoke", self._answer_invoke)
+        target.events.register("before-call.lambda.Invoke", self._answer_invoke)  # type: ignore[arg-type]
 
     def _answer_invoke(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         raw = params.get("Payload") or b"{}"
@@ -191,4 +193,4 @@ class LocalFunctions:
             response["FunctionError"] = "Unhandled"
         body = json.dumps(result).encode()
         response["Payload"] = StreamingBody(io.BytesIO(body), len(body))
-        return AWSResponse("local://lambda", 200, {}, None), response
+        return AWSResponse("local://lambda", 200, HTTPHeaders(), None), response

@@ -59,7 +59,7 @@ class _Creator:
         self.resolver = resolver
         self.endpoint_url = endpoint_url
 
-    def client(self, service: str) -> Any:
+    def client(self, service: Any) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)
 
     def create(self, logical_id: str, resource: dict[str, Any]) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -34,7 +36,12 @@ app = APIGatewayRestResolver()
 _dynamodb = boto3.client("dynamodb")
 messages = MessageRepository(_dynamodb, os.environ["TABLE_NAME"], int(os.environ.get("COUNTER_SHARDS", "10")))
 campaigns = CampaignRepository(_dynamodb, os.environ["TABLE_NAME"])
-sfn = boto3.client("stepfunctions")
+
+
+@cache
+def _stepfunctions() -> Any:
+    # Only final callbacks may wake a workflow: keep this client off the cold-start path.
+    return boto3.client("stepfunctions")
 
 
 def _error(status_code: int, message: str, details: list | None = None) -> Response:
@@ -83,7 +90,7 @@ def record_callback(campaign_id: str, signature: str) -> Response:
     )
     if result.became_final:
         metrics.add_metric(name="MessagesFinalized", unit=MetricUnit.Count, value=1)
-        notify_if_complete(campaigns, sfn, result.campaign_id)
+        notify_if_complete(campaigns, _stepfunctions(), result.campaign_id)
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,

@@ -82,7 +82,8 @@ def _from_dynamo(value: Any) -> Any:
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(_to_dynamo(value))
+    serialized: dict[str, Any] = _serializer.serialize(_to_dynamo(value))  # type: ignore[assignment]
+    return serialized
 
 
 def to_attributes(values: dict[str, Any]) -> dict[str, Any]:

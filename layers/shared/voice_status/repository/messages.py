@@ -119,7 +119,7 @@ class MessageRepository:
                 self._client.transact_write_items(TransactItems=[{"Update": update}, {"Update": count}])
                 return
             except ClientError as error:
-                reasons = error.response.get("CancellationReasons") or []
+                reasons: list[dict[str, Any]] = error.response.get("CancellationReasons") or []  # type: ignore[assignment]
                 if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                     raise _ConditionFailed(reasons[0].get("Item", {})) from error
                 conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
@@ -131,7 +131,8 @@ class MessageRepository:
             self._client.update_item(**update)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise _ConditionFailed(error.response.get("Item", {})) from error
+                old_item: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
+                raise _ConditionFailed(old_item) from error
             raise
 
     def _record_stale(self, campaign_id: str, report: StatusReport, old_item: dict[str, Any]) -> RecordResult:
