@@ -8,6 +8,9 @@ from typing import Protocol
 
 from voice_status.reports import StatusReport
 
+MAX_RECIPIENTS_PER_SUBMISSION = 1000  # Routee: at most 1000 numbers per voice campaign request
+MAX_TEXT_LENGTH = 1000  # Routee: text-to-speech text at most 1000 characters
+
 
 @dataclass(frozen=True)
 class TextMessage:
@@ -36,7 +39,13 @@ class Accepted:
 
 
 class ProviderError(Exception):
-    """The provider refused or could not be reached after retries."""
+    """The provider refused or could not be reached after retries.
+
+    `retryable` is True only when the request certainly did not take effect (nothing reached the
+    provider, or the provider answered that it did not process it) and a later attempt may work.
+    False means: do not resend as is, either because it cannot succeed or because it may already
+    have been processed (calling people twice is worse than not at all).
+    """
 
     def __init__(self, message: str, *, retryable: bool = False, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -52,3 +61,17 @@ class VoiceProvider(Protocol):
     def track(self, tracking_id: str) -> Iterator[StatusReport]:
         """Every message of a provider campaign with its latest status (all tracking pages)."""
         ...
+
+
+def validate_submission(submission: Submission) -> None:
+    """Reject a submission that no provider would take, before anything is sent."""
+    count = len(submission.recipients)
+    if not 1 <= count <= MAX_RECIPIENTS_PER_SUBMISSION:
+        raise ProviderError(
+            f"a submission holds 1 to {MAX_RECIPIENTS_PER_SUBMISSION} recipients, got {count}",
+            retryable=False,
+        )
+    if (submission.message is None) == (submission.audio_url is None):
+        raise ProviderError("a submission has exactly one of message and audio_url", retryable=False)
+    if submission.message is not None and not 1 <= len(submission.message.text) <= MAX_TEXT_LENGTH:
+        raise ProviderError(f"message text must be 1 to {MAX_TEXT_LENGTH} characters", retryable=False)
