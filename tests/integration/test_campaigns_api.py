@@ -1,0 +1,512 @@
+"""The campaign and message API (CONTRACT.md section 3) through the template's routes, in moto.
+
+The campaign state machine is written elsewhere; these tests assert that its execution was
+started (by name = campaignId, with the agreed input) and what the API stored, never how far
+the workflow got. Campaigns that must stay Queued or Running are seeded in the table directly,
+so no execution can move them while a test looks.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from local.api import api_routes, match_route, proxy_event
+from tests.conftest import EVENTS_DIR, TestStack, load_event
+from voice_status.campaigns import CreateCampaignRequest, new_campaign_item, plan_start
+from voice_status.repository import CampaignRepository, keys
+from voice_status.signing import callback_url, sign_campaign
+from voice_status.timeutil import to_iso
+
+HOST = "api.example.test"
+BASE_URL = f"https://{HOST}/dev"  # what the API derives from the request when CALLBACK_BASE_URL is empty
+
+
+def _body(recipients: list[str] | None = None, **changes: Any) -> dict[str, Any]:
+    return {
+        "name": "Flu shot reminder",
+        "from": "+302100000000",
+        "message": {"text": "Your appointment is tomorrow.", "language": "en-US", "gender": "female"},
+        "recipients": recipients or ["+306900000001", "+306900000002"],
+        **changes,
+    }
+
+
+def _numbers(count: int) -> list[str]:
+    return [f"+3069{index:08d}" for index in range(count)]
+
+
+def _create(stack: TestStack, body: dict[str, Any], key: str | None = None) -> Any:
+    headers = {"Host": HOST, "Content-Type": "application/json"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return stack.api("POST", "/campaigns", body, headers=headers)
+
+
+def _execution_arn(stack: TestStack, campaign_id: str) -> str:
+    machine = stack.outputs["CampaignStateMachineArn"]
+    return f"{machine.replace(':stateMachine:', ':execution:')}:{campaign_id}"
+
+
+def _executions(stack: TestStack) -> list[dict[str, Any]]:
+    machine = stack.outputs["CampaignStateMachineArn"]
+    return list(stack.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"])
+
+
+def _items(stack: TestStack, pk: str) -> list[dict[str, Any]]:
+    answer = stack.client("dynamodb").query(
+        TableName=stack.outputs["TableName"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ConsistentRead=True,
+    )
+    return [keys.from_item(item) for item in answer["Items"]]
+
+
+def _campaign_items(stack: TestStack) -> list[dict[str, Any]]:
+    scan = stack.client("dynamodb").scan(TableName=stack.outputs["TableName"], ConsistentRead=True)
+    return [keys.from_item(item) for item in scan["Items"] if item["sk"]["S"] == "CAMPAIGN"]
+
+
+def _seed(stack: TestStack, campaign_id: str, status: str = "Queued", **extra: Any) -> None:
+    """A campaign written straight to the table (no workflow runs for it)."""
+    request = CreateCampaignRequest.model_validate(_body())
+    now = datetime.now(UTC)
+    item = new_campaign_item(
+        campaign_id,
+        request,
+        plan_start(None, now),
+        created_at=to_iso(now),
+        callback_url=callback_url(BASE_URL, campaign_id, "unused"),
+        chunk_count=1,
+    )
+    item.update(status=status, statusHistory=[{"status": status, "at": to_iso(now)}], **extra)
+    CampaignRepository(stack.client("dynamodb"), stack.outputs["TableName"]).create(
+        item, [request.recipients]
+    )
+
+
+def _callback(
+    stack: TestStack, campaign_id: str, message_id: str, status: str, at: str, to: str = "+306900000001"
+) -> None:
+    signature = sign_campaign(stack.secret(), campaign_id)
+    body = {
+        "messageId": message_id,
+        "to": to,
+        "from": "+302100000000",
+        "status": {"name": status, "updatedDate": at},
+        "duration": 23,
+        "price": 0.021,
+    }
+    response = stack.api("POST", f"/callbacks/voice/{campaign_id}/{signature}", body)
+    assert response.status_code == 200, response.body
+
+
+def _assert_error(response: Any, status_code: int) -> None:
+    assert response.status_code == status_code, response.body
+    assert response.headers.get("Content-Type") == "application/json"
+    assert isinstance(response.body["error"], str) and response.body["error"]
+    assert isinstance(response.body["details"], list)
+
+
+# ----- create -----
+
+
+def test_create_stores_the_campaign_and_its_chunks_and_starts_the_workflow(stack: TestStack) -> None:
+    recipients = [*_numbers(2500), *_numbers(10)]  # 10 duplicates
+    response = _create(stack, _body(recipients, completionTimeoutSeconds=600))
+
+    assert response.status_code == 201, response.body
+    view = response.body
+    campaign_id = view["campaignId"]
+    assert view["status"] == "Queued"
+    assert view["statusHistory"] == [{"status": "Queued", "at": view["createdAt"]}]
+    assert view["scheduledAt"] is None
+    assert view["failureReason"] is None
+    assert view["counts"] == {"total": 2500, "pending": 2500, "final": {}}
+    assert view["callbackUrl"] == callback_url(BASE_URL, campaign_id, stack.secret())
+
+    chunks = _items(stack, f"CHUNKS#{campaign_id}")
+    assert [len(chunk["recipients"]) for chunk in chunks] == [1000, 1000, 500]
+    assert [number for chunk in chunks for number in chunk["recipients"]] == _numbers(2500)
+    assert {chunk["state"] for chunk in chunks} == {"pending"}
+
+    (stored,) = [item for item in _items(stack, f"CAMPAIGN#{campaign_id}") if item["sk"] == "CAMPAIGN"]
+    assert stored["total"] == 2500 and stored["chunkCount"] == 3
+    assert stored["callbackUrl"] == view["callbackUrl"]
+    assert stored["executionArn"] == _execution_arn(stack, campaign_id)
+
+    execution = stack.client("stepfunctions").describe_execution(
+        executionArn=_execution_arn(stack, campaign_id)
+    )
+    assert execution["name"] == campaign_id
+    assert json.loads(execution["input"]) == {
+        "campaignId": campaign_id,
+        "scheduledAt": None,
+        "secondsUntilStart": 0,
+        "completionTimeoutSeconds": 600,
+    }
+
+    assert stack.api("GET", f"/campaigns/{campaign_id}").body["campaignId"] == campaign_id
+
+
+def test_a_future_start_is_scheduled_and_the_workflow_is_told_how_long_to_wait(stack: TestStack) -> None:
+    start = datetime.now(UTC) + timedelta(hours=2)
+    response = _create(stack, _body(scheduledAt=start.isoformat()))
+
+    assert response.status_code == 201, response.body
+    assert response.body["status"] == "Scheduled"
+    assert response.body["scheduledAt"] == to_iso(start)
+    execution = stack.client("stepfunctions").describe_execution(
+        executionArn=_execution_arn(stack, response.body["campaignId"])
+    )
+    started = json.loads(execution["input"])
+    assert started["scheduledAt"] == to_iso(start)
+    assert 7100 < started["secondsUntilStart"] <= 7201
+
+
+def test_an_audio_campaign_with_a_past_start_starts_now(stack: TestStack) -> None:
+    body = _body(scheduledAt="2020-01-01T00:00:00+02:00", audioUrl="https://cdn.example.com/reminder.wav")
+    del body["message"]
+    response = _create(stack, body)
+    assert response.status_code == 201, response.body
+    assert (response.body["status"], response.body["scheduledAt"]) == ("Queued", None)
+
+
+def test_the_configured_callback_base_url_wins_over_the_request_host(
+    stack: TestStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALLBACK_BASE_URL", "https://voice.example.com/")
+    view = _create(stack, _body()).body
+    assert view["callbackUrl"] == callback_url(
+        "https://voice.example.com", view["campaignId"], stack.secret()
+    )
+
+
+# ----- errors -----
+
+
+INVALID_CAMPAIGNS = [
+    ({"name": ""}, "name"),
+    ({"from": "2100000000"}, "from"),
+    ({"recipients": ["+306900000001", "306900000002"]}, "recipients.1"),
+    ({"message": {"text": "x" * 1001}}, "message.text"),
+    ({"audioUrl": "https://cdn.example.com/a.wav"}, ""),  # both message and audioUrl
+    ({"scheduledAt": "2026-12-01T09:00:00"}, "scheduledAt"),  # no zone
+    ({"scheduledAt": to_iso(datetime.now(UTC) + timedelta(days=400))}, "scheduledAt"),
+    ({"completionTimeoutSeconds": 604_801}, "completionTimeoutSeconds"),
+    ({"priority": "high"}, "priority"),
+]
+
+
+def test_an_invalid_campaign_is_a_422_naming_the_field_and_writes_nothing(stack: TestStack) -> None:
+    # One stack for all cases: each case must leave it empty anyway.
+    for changes, field in INVALID_CAMPAIGNS:
+        response = _create(stack, _body(**changes))
+
+        _assert_error(response, 422)
+        assert field in [detail["field"] for detail in response.body["details"]], (changes, response.body)
+        assert all(detail["in"] == "body" for detail in response.body["details"])
+        assert _campaign_items(stack) == [], changes
+        assert _executions(stack) == [], changes
+
+
+def test_validation_errors_do_not_echo_the_recipients(stack: TestStack) -> None:
+    response = _create(stack, _body(["+306900000001", "06900000002"]))
+    _assert_error(response, 422)
+    assert "06900000002" not in json.dumps(response.body)
+
+
+def test_a_body_that_is_not_json_is_a_400(stack: TestStack) -> None:
+    response = stack.api(
+        "POST", "/campaigns", '{"name": "Flu shot', headers={"Content-Type": "application/json"}
+    )
+    _assert_error(response, 400)
+    assert _campaign_items(stack) == []
+
+
+def test_unknown_ids_are_a_404(stack: TestStack) -> None:
+    unknown = "3c0d4a1e-0000-4000-8000-000000000000"
+    for method, path in [
+        ("GET", f"/campaigns/{unknown}"),
+        ("DELETE", f"/campaigns/{unknown}"),
+        ("GET", f"/campaigns/{unknown}/messages"),
+        ("GET", "/messages/no-such-message"),
+    ]:
+        _assert_error(stack.api(method, path), 404)
+
+
+def test_bad_list_parameters_are_a_422(stack: TestStack) -> None:
+    _seed(stack, "c-list")
+    for query, field in [
+        ("status=Delivered", "status"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=ten", "limit"),
+    ]:
+        response = stack.api("GET", "/campaigns/c-list/messages", query=query)
+        _assert_error(response, 422)
+        assert response.body["details"][0]["in"] == "query", query
+        assert response.body["details"][0]["field"] == field, query
+
+
+def test_a_next_token_not_issued_for_this_listing_is_a_400(stack: TestStack) -> None:
+    for campaign_id, count in (("c-one", 3), ("c-two", 3)):
+        _seed(stack, campaign_id)
+        for index in range(count):
+            _callback(stack, campaign_id, f"{campaign_id}-m{index}", "Ringing", "2026-03-01T10:00:00Z")
+    token_of_one = stack.api("GET", "/campaigns/c-one/messages", query="limit=1").body["nextToken"]
+    assert token_of_one
+
+    for token in ("not-a-token", "eyJwayI6IDF9", token_of_one):
+        _assert_error(stack.api("GET", "/campaigns/c-two/messages", query=f"nextToken={token}"), 400)
+    # The same token with another status filter than the one it was issued under.
+    _assert_error(
+        stack.api("GET", "/campaigns/c-one/messages", query=f"status=Busy&nextToken={token_of_one}"), 400
+    )
+
+
+# ----- idempotency -----
+
+
+def test_the_same_idempotency_key_and_body_return_the_same_campaign_once(stack: TestStack) -> None:
+    first = _create(stack, _body(), key="order-42")
+    again = _create(stack, _body(), key="order-42")
+
+    assert first.status_code == again.status_code == 201
+    assert again.body["campaignId"] == first.body["campaignId"]
+    assert [item["campaignId"] for item in _campaign_items(stack)] == [first.body["campaignId"]]
+    assert [execution["name"] for execution in _executions(stack)] == [first.body["campaignId"]]
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_409(stack: TestStack) -> None:
+    first = _create(stack, _body(), key="order-43")
+    other = _create(stack, _body(name="Another campaign"), key="order-43")
+
+    _assert_error(other, 409)
+    assert [item["campaignId"] for item in _campaign_items(stack)] == [first.body["campaignId"]]
+    assert len(_executions(stack)) == 1
+
+
+def test_without_an_idempotency_key_every_post_creates_a_campaign(stack: TestStack) -> None:
+    ids = {_create(stack, _body()).body["campaignId"] for _ in range(2)}
+    assert len(ids) == 2
+    assert {item["campaignId"] for item in _campaign_items(stack)} == ids
+
+
+def test_different_idempotency_keys_create_different_campaigns(stack: TestStack) -> None:
+    first = _create(stack, _body(), key="order-44")
+    second = _create(stack, _body(), key="order-45")
+    assert first.body["campaignId"] != second.body["campaignId"]
+
+
+def test_idempotency_keys_are_scoped_to_the_caller(stack: TestStack) -> None:
+    found = match_route(api_routes(stack.functions.specs), "POST", "/campaigns")
+    assert found
+    route, _ = found
+    ids = set()
+    for caller in ("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/bob"):
+        event = proxy_event(
+            route, "/campaigns", {}, body=json.dumps(_body()), headers={"Idempotency-Key": "k"}
+        )
+        event["requestContext"]["identity"]["userArn"] = caller
+        response = stack.api_event("CampaignsApiFunction", event)
+        assert response.status_code == 201, response.body
+        ids.add(response.body["campaignId"])
+    assert len(ids) == 2
+
+
+# ----- reading -----
+
+
+def test_counts_follow_the_callbacks_each_message_counted_once(stack: TestStack) -> None:
+    campaign_id = _create(stack, _body(_numbers(3))).body["campaignId"]
+    _callback(stack, campaign_id, "m1", "Completed", "2026-03-01T10:00:05Z")
+    _callback(stack, campaign_id, "m1", "Completed", "2026-03-01T10:00:05Z")  # duplicate
+    _callback(stack, campaign_id, "m2", "Busy", "2026-03-01T10:00:04Z")
+    _callback(stack, campaign_id, "m2", "Completed", "2026-03-01T10:00:09Z")  # after final: not counted
+    _callback(stack, campaign_id, "m3", "Ringing", "2026-03-01T10:00:02Z")
+
+    view = stack.api("GET", f"/campaigns/{campaign_id}").body
+    assert view["counts"] == {"total": 3, "pending": 1, "final": {"Completed": 1, "Busy": 1}}
+
+
+def test_messages_are_listed_by_status_across_pages_without_gaps_or_repeats(stack: TestStack) -> None:
+    campaign_id = _create(stack, _body(_numbers(25))).body["campaignId"]
+    statuses = {"Completed": 12, "Busy": 8, "Ringing": 5}
+    expected: dict[str, set[str]] = {}
+    for status, count in statuses.items():
+        for index in range(count):
+            message_id = f"{status.lower()}-{index:02d}"
+            _callback(stack, campaign_id, message_id, status, "2026-03-01T10:00:00Z")
+            expected.setdefault(status, set()).add(message_id)
+
+    def all_pages(limit: int, status: str | None = None) -> list[str]:
+        seen: list[str] = []
+        token = None
+        for _ in range(30):
+            query = (
+                f"limit={limit}"
+                + (f"&status={status}" if status else "")
+                + (f"&nextToken={token}" if token else "")
+            )
+            response = stack.api("GET", f"/campaigns/{campaign_id}/messages", query=query)
+            assert response.status_code == 200, response.body
+            assert len(response.body["items"]) <= limit
+            seen += [item["messageId"] for item in response.body["items"]]
+            token = response.body["nextToken"]
+            if token is None:
+                return seen
+        raise AssertionError("listing did not end")
+
+    completed = all_pages(5, "Completed")
+    assert sorted(completed) == sorted(expected["Completed"])  # none missing, none twice
+    busy = all_pages(3, "BUSY")  # status names are matched loosely
+    assert sorted(busy) == sorted(expected["Busy"])
+    everything = all_pages(7)
+    assert sorted(everything) == sorted(set().union(*expected.values()))
+    assert all_pages(10, "no_answer") == []
+
+    page = stack.api("GET", f"/campaigns/{campaign_id}/messages", query="status=Ringing").body
+    assert {item["status"] for item in page["items"]} == {"Ringing"}
+    assert page["nextToken"] is None
+    assert {
+        "messageId",
+        "campaignId",
+        "to",
+        "status",
+        "final",
+        "history",
+        "duration",
+        "price",
+        "updatedAt",
+    } <= set(page["items"][0])
+
+
+def test_a_message_shows_its_history_in_provider_time_order(stack: TestStack) -> None:
+    campaign_id = _create(stack, _body()).body["campaignId"]
+    # Delivered out of order and once twice.
+    for status, at in [
+        ("Ringing", "2026-03-01T10:00:03.000Z"),
+        ("Queued", "2026-03-01T10:00:00.000Z"),
+        ("Completed", "2026-03-01T10:00:30.000Z"),
+        ("Initiated", "2026-03-01T10:00:01.000Z"),
+        ("Ringing", "2026-03-01T10:00:03.000Z"),
+    ]:
+        _callback(stack, campaign_id, "msg-1", status, at)
+
+    response = stack.api("GET", "/messages/msg-1")
+
+    assert response.status_code == 200, response.body
+    message = response.body
+    assert message["history"] == [
+        {"status": "Queued", "at": "2026-03-01T10:00:00.000Z"},
+        {"status": "Initiated", "at": "2026-03-01T10:00:01.000Z"},
+        {"status": "Ringing", "at": "2026-03-01T10:00:03.000Z"},
+        {"status": "Completed", "at": "2026-03-01T10:00:30.000Z"},
+    ]
+    assert (message["status"], message["final"], message["campaignId"]) == ("Completed", True, campaign_id)
+    assert (message["to"], message["duration"], message["price"]) == ("+306900000001", 23, 0.021)
+
+
+# ----- cancel -----
+
+
+def test_cancelling_a_scheduled_campaign_fails_it_as_cancelled(stack: TestStack) -> None:
+    start = datetime.now(UTC) + timedelta(days=1)
+    campaign_id = _create(stack, _body(scheduledAt=start.isoformat())).body["campaignId"]
+
+    response = stack.api("DELETE", f"/campaigns/{campaign_id}")
+
+    assert response.status_code == 200, response.body
+    assert (response.body["status"], response.body["failureReason"]) == ("Failed", "Cancelled")
+    assert [entry["status"] for entry in response.body["statusHistory"]] == ["Scheduled", "Failed"]
+    assert stack.api("GET", f"/campaigns/{campaign_id}").body["status"] == "Failed"
+    _assert_error(stack.api("DELETE", f"/campaigns/{campaign_id}"), 409)
+
+
+def test_cancelling_a_queued_campaign_fails_it_as_cancelled(stack: TestStack) -> None:
+    _seed(stack, "c-queued", "Queued")
+    response = stack.api("DELETE", "/campaigns/c-queued")
+    assert response.status_code == 200, response.body
+    assert (response.body["status"], response.body["failureReason"]) == ("Failed", "Cancelled")
+    assert response.body["updatedAt"] == response.body["statusHistory"][-1]["at"]
+
+
+def test_cancelling_a_waiting_scheduled_campaign_survives_a_stale_wait_token(stack: TestStack) -> None:
+    _seed(stack, "c-waiting", "Scheduled", scheduleTaskToken="token-of-a-wait-that-already-ended")
+    response = stack.api("DELETE", "/campaigns/c-waiting")
+    assert response.status_code == 200, response.body
+    assert response.body["failureReason"] == "Cancelled"
+
+
+def test_a_campaign_that_started_cannot_be_cancelled(stack: TestStack) -> None:
+    for status in ("Running", "Sent", "Finished"):
+        _seed(stack, f"c-{status}", status)
+        response = stack.api("DELETE", f"/campaigns/c-{status}")
+        _assert_error(response, 409)
+        assert response.body["details"] == [{"field": "status", "message": status}]
+        assert stack.api("GET", f"/campaigns/c-{status}").body["status"] == status
+
+
+# ----- document and sample events -----
+
+
+def test_the_openapi_document_describes_the_routes(stack: TestStack) -> None:
+    response = stack.api("GET", "/openapi.json")
+
+    assert response.status_code == 200
+    document = response.body
+    assert document["openapi"].startswith("3.")
+    paths = document["paths"]
+    assert set(paths["/campaigns"]) == {"post"}
+    assert set(paths["/campaigns/{campaignId}"]) == {"get", "delete"}
+    assert set(paths["/campaigns/{campaignId}/messages"]) == {"get"}
+    assert set(paths["/messages/{messageId}"]) == {"get"}
+    create = paths["/campaigns"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "CreateCampaignRequest"
+    )
+    assert {"201", "409", "422"} <= set(create["responses"])
+    listed = {
+        parameter["name"] for parameter in paths["/campaigns/{campaignId}/messages"]["get"]["parameters"]
+    }
+    assert {"campaignId", "status", "limit", "nextToken"} <= listed
+
+
+# The sample events use these ids; the test seeds them so the reads answer 200.
+EVENT_CAMPAIGN_ID = "5b1f6a2e-3c4d-4e8f-9a0b-1c2d3e4f5a6b"
+EVENT_MESSAGE_ID = "8d3c2a4e-8b8e-4c8f-9d3e-2f5b6a7c8d90"
+EVENT_STATUS_CODES = {
+    "campaigns_api-create.json": 201,
+    "campaigns_api-create-invalid.json": 422,
+    "campaigns_api-get.json": 200,
+    "campaigns_api-list-messages.json": 200,
+    "campaigns_api-get-message.json": 200,
+    "campaigns_api-cancel.json": 200,  # last: it ends the seeded campaign
+    "campaigns_api-openapi.json": 200,
+}
+
+
+def test_every_sample_event_file_is_covered() -> None:
+    assert set(EVENT_STATUS_CODES) == {path.name for path in EVENTS_DIR.glob("campaigns_api-*.json")}
+
+
+def test_each_sample_event_gets_the_expected_answer(stack: TestStack) -> None:
+    _seed(stack, EVENT_CAMPAIGN_ID, "Queued")
+    _callback(stack, EVENT_CAMPAIGN_ID, EVENT_MESSAGE_ID, "Completed", "2026-03-01T10:00:30Z")
+
+    for name, status_code in EVENT_STATUS_CODES.items():
+        # Invoked the way `sam local invoke CampaignsApiFunction -e events/<name>` does.
+        result = stack.invoke("CampaignsApiFunction", load_event(name))
+        assert result["statusCode"] == status_code, (name, result.get("body"))
+        body = json.loads(result["body"])
+        if status_code >= 400:
+            assert body["error"] and isinstance(body["details"], list), name
+    listed = json.loads(
+        stack.invoke("CampaignsApiFunction", load_event("campaigns_api-list-messages.json"))["body"]
+    )
+    assert [item["messageId"] for item in listed["items"]] == [EVENT_MESSAGE_ID]
