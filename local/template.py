@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -44,14 +45,14 @@ class Resolver:
             self.parameters.setdefault(name, str(spec.get("Default", "")))
 
     @property
-    def pseudo(self) -> dict[str, str]:
+    def pseudo(self) -> dict[str, Any]:
         return {
             "AWS::StackName": self.stack_name,
             "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": "",
+            "AWS::NoValue": NO_VALUE,
         }
 
     def resource_name(self, logical_id: str) -> str:
@@ -67,7 +68,7 @@ class Resolver:
         name = resource.get("Condition")
         return name is None or self.condition(name)
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
         if name in self.parameters:
             return self.parameters[name]
         if name in self.pseudo:
@@ -102,7 +103,7 @@ class Resolver:
 
     def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one branch per intrinsic
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -129,7 +130,8 @@ class Resolver:
                 return separator.join(str(item) for item in self.resolve(items))
             if key == "Condition":
                 return self.condition(argument)
-        return {key: self.resolve(inner) for key, inner in value.items()}
+        resolved = {key: self.resolve(inner) for key, inner in value.items()}
+        return {key: inner for key, inner in resolved.items() if inner is not NO_VALUE}
 
 
 def resources_of_type(template: dict[str, Any], *types: str) -> dict[str, dict[str, Any]]:
