@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -121,6 +122,7 @@ class LocalFunctions:
         }
         self._modules: dict[str, ModuleType] = {}
         self._locks = {logical_id: threading.Lock() for logical_id in specs}
+        self._import_lock = threading.Lock()
         os.environ.update(merged_environment(specs))
         for spec in specs.values():
             for layer_dir in spec.layer_dirs:
@@ -140,19 +142,28 @@ class LocalFunctions:
     def handler(self, logical_id: str) -> Callable[[Any, Any], Any]:
         spec = self.specs[logical_id]
         module_file, function_name = spec.handler.rsplit(".", 1)
-        if logical_id not in self._modules and f"lambda_{logical_id}" in sys.modules:
-            # Already imported in this process (an earlier stack): reuse it, as a warm container would.
-            self._modules[logical_id] = sys.modules[f"lambda_{logical_id}"]
-        if logical_id not in self._modules:
-            path = os.path.join(spec.code_dir, *module_file.split(".")) + ".py"
-            module_spec = importlib.util.spec_from_file_location(f"lambda_{logical_id}", path)
-            assert module_spec and module_spec.loader
-            module = importlib.util.module_from_spec(module_spec)
-            sys.modules[module_spec.name] = module
-            module_spec.loader.exec_module(module)
-            self._modules[logical_id] = module
+        with self._import_lock:  # a concurrent first call must not see a half-imported module
+            if logical_id not in self._modules and f"lambda_{logical_id}" in sys.modules:
+                # Already imported in this process (an earlier stack): reuse it, as a warm container would.
+                self._modules[logical_id] = sys.modules[f"lambda_{logical_id}"]
+            if logical_id not in self._modules:
+                self._modules[logical_id] = self._import(spec, module_file)
         handler: Callable[[Any, Any], Any] = getattr(self._modules[logical_id], function_name)
         return handler
+
+    @staticmethod
+    def _import(spec: FunctionSpec, module_file: str) -> ModuleType:
+        path = os.path.join(spec.code_dir, *module_file.split(".")) + ".py"
+        module_spec = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
+        assert module_spec and module_spec.loader
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_spec.name]
+            raise
+        return module
 
     def module(self, logical_id: str) -> ModuleType:
         self.handler(logical_id)
@@ -174,20 +185,27 @@ class LocalFunctions:
                     }
                 ) from error
 
-    def install_invoke_hook(self, session: boto3.Session | None = None) -> None:
-        """Answer lambda:Invoke on boto3's default session (or `session`) with the local handler."""
+    def install_invoke_hook(self, session: boto3.Session | None = None) -> Callable[[], None]:
+        """Answer lambda:Invoke on `session` (default: boto3's default session, which Step Functions'
+        Lambda tasks use in moto) with the local handler. Returns the undo."""
         if session is None and boto3.DEFAULT_SESSION is None:
             boto3.setup_default_session()
         target = session or boto3.DEFAULT_SESSION
         assert target is not None
         target.events.register("before-call.lambda.Invoke", self._answer_invoke)  # type: ignore[arg-type]
+        return lambda: target.events.unregister("before-call.lambda.Invoke", self._answer_invoke)  # type: ignore[arg-type]
 
     def _answer_invoke(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        raw = params.get("Payload") or b"{}"
+        # before-call hands over the serialized request: the function is in the URL path
+        # (/2015-03-31/functions/<name>/invocations) and the event is the body.
+        name = params.get("FunctionName") or unquote(
+            params["url_path"].split("/functions/", 1)[1].split("/", 1)[0]
+        )
+        raw = params.get("Payload", params.get("body")) or b"{}"
         event = json.loads(raw.decode() if isinstance(raw, bytes | bytearray) else raw)
         response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
         try:
-            result = self.invoke(params["FunctionName"], event)
+            result = self.invoke(name, event)
         except InvocationError as error:
             result = error.payload
             response["FunctionError"] = "Unhandled"

@@ -120,7 +120,7 @@ def stack(template: dict[str, Any]) -> Iterator[TestStack]:
         created = create_stack(session, parameters=TEST_PARAMETERS, template=template)
         specs = function_specs(created.resolver)
         functions = LocalFunctions(specs)
-        functions.install_invoke_hook(boto3.DEFAULT_SESSION or boto3.Session())
+        functions.install_invoke_hook()  # boto3's default session, which mock_aws has just reset
         _clear_powertools_caches()
         os.environ["API_URL"] = "https://api.example.test/dev"
         yield TestStack(created, functions, session)
