@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import unquote
 
 import boto3
 import requests
@@ -239,22 +238,7 @@ class LocalStack:
         session answers every lambda:Invoke, both `arn:aws:states:::lambda:invoke` and plain
         function ARNs (checked with moto 5.2.5). It is registered after moto is up.
         """
-        if boto3.DEFAULT_SESSION is None:
-            boto3.setup_default_session()
-        session = boto3.DEFAULT_SESSION
-        assert session is not None
-
-        def answer_invoke(params: dict[str, Any], **kwargs: Any) -> Any:
-            # before-call passes the serialized request: the function is in the URL path and the
-            # event is the body. LocalFunctions._answer_invoke reads API parameters (FunctionName,
-            # Payload), so give it both shapes (reported to the lead).
-            name = params.get("FunctionName") or _function_from_path(params["url_path"])
-            payload = params.get("Payload", params.get("body"))
-            return functions._answer_invoke({**params, "FunctionName": name, "Payload": payload}, **kwargs)
-
-        event = "before-call.lambda.Invoke"
-        session.events.register(event, answer_invoke)
-        self._cleanup.callback(session.events.unregister, event, answer_invoke)
+        self._cleanup.callback(functions.install_invoke_hook())
 
     def _start_stream_poller(self) -> None:
         """Drive the table stream into StreamPublisherFunction (local/streams.py, if it is there)."""
@@ -380,11 +364,6 @@ def _optional_module(name: str) -> ModuleType | None:
         if error.name != name:
             raise
         return None
-
-
-def _function_from_path(url_path: str) -> str:
-    # /2015-03-31/functions/<name or url-quoted ARN>/invocations
-    return unquote(url_path.split("/functions/", 1)[1].split("/", 1)[0])
 
 
 def _add_layers_to_path(template: dict[str, Any]) -> None:
