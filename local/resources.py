@@ -22,18 +22,18 @@ _NOTHING_TO_CREATE = {
     "AWS::Serverless::Function",
     "AWS::Serverless::LayerVersion",
     "AWS::Serverless::Api",
-    "AWS::IAM::Role",
-    "AWS::Events::Connection",
-    "AWS::Events::ApiDestination",
 }
 # Creation order: what others refer to comes first.
 _ORDER = [
+    "AWS::IAM::Role",
     "AWS::Logs::LogGroup",
     "AWS::DynamoDB::Table",
     "AWS::SecretsManager::Secret",
     "AWS::SQS::Queue",
     "AWS::Events::EventBus",
     "AWS::Events::Archive",
+    "AWS::Events::Connection",
+    "AWS::Events::ApiDestination",
     "AWS::Events::Rule",
     "AWS::SQS::QueuePolicy",
     "AWS::Serverless::StateMachine",
@@ -72,6 +72,31 @@ class _Creator:
                 f"{logical_id}: {kind} has no local equivalent yet (local/resources.py)"
             )
         creator(logical_id, self.resolver.resolve(resource.get("Properties", {})))
+
+    def _aws_iam_role(self, logical_id: str, properties: dict[str, Any]) -> None:
+        # moto does not enforce IAM: the role only needs an ARN for the resources naming it.
+        name = properties.get("RoleName") or self.resolver.resource_name(logical_id)
+        self.resolver.physical[logical_id] = name
+        self.resolver.attributes[(logical_id, "Arn")] = f"arn:aws:iam::123456789012:role/{name}"
+
+    def _aws_events_connection(self, logical_id: str, properties: dict[str, Any]) -> None:
+        name = properties.get("Name") or self.resolver.resource_name(logical_id)
+        arn = self.client("events").create_connection(
+            Name=name,
+            AuthorizationType=properties["AuthorizationType"],
+            AuthParameters=properties["AuthParameters"],
+        )["ConnectionArn"]
+        self.resolver.physical[logical_id] = name
+        self.resolver.attributes[(logical_id, "Arn")] = arn
+
+    def _aws_events_apidestination(self, logical_id: str, properties: dict[str, Any]) -> None:
+        name = properties.get("Name") or self.resolver.resource_name(logical_id)
+        request = {key: properties[key] for key in ("ConnectionArn", "InvocationEndpoint", "HttpMethod")}
+        if "InvocationRateLimitPerSecond" in properties:
+            request["InvocationRateLimitPerSecond"] = int(properties["InvocationRateLimitPerSecond"])
+        arn = self.client("events").create_api_destination(Name=name, **request)["ApiDestinationArn"]
+        self.resolver.physical[logical_id] = name
+        self.resolver.attributes[(logical_id, "Arn")] = arn
 
     def _aws_logs_loggroup(self, logical_id: str, properties: dict[str, Any]) -> None:
         name = properties.get("LogGroupName") or self.resolver.resource_name(logical_id)
