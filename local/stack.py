@@ -17,7 +17,6 @@ import logging
 import os
 import socket
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -25,12 +24,11 @@ from typing import Any
 
 import boto3
 import requests
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
-from werkzeug.serving import make_server
 
 from local.api_server import ApiServer
 from local.functions import FUNCTION_TYPE, LAYER_TYPE, LocalFunctions, function_specs
+from local.moto_fixes import serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template, resources_of_type
 
@@ -303,48 +301,14 @@ class LocalStack:
         )
 
 
-class _SerializedDynamoDB:
-    """WSGI middleware: one DynamoDB (or DynamoDB Streams) request at a time.
-
-    moto's TransactWriteItems deep-copies the table first and puts the copy back when the
-    transaction is cancelled, so whatever another thread wrote in between (an item, its stream
-    record) would silently vanish. Duplicate final callbacks cancel transactions routinely, and
-    the handlers, the workflow and the stream poller write concurrently, so the local stack
-    lost a Voice Message Finalized event now and then before this (moto 5.2.5).
-    """
-
-    _TARGETS = ("DynamoDB_", "DynamoDBStreams_")
-
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith(self._TARGETS):
-            return self._app(environ, start_response)
-        with self._lock:
-            return list(self._app(environ, start_response))  # the whole answer, inside the lock
-
-
-class _MotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer with DynamoDB requests serialized (see _SerializedDynamoDB)."""
-
-    def _server_entry(self) -> None:  # as in moto's ThreadedMotoServer, plus the middleware
-        app = _SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-        )
-        self._server_ready_event.set()
-        self._server.serve_forever()
-
-
 def _checked_moto_server(port: int) -> ThreadedMotoServer:
     # ThreadedMotoServer binds inside its thread and would wait forever if that failed, so find
     # out first whether the port is free.
     if port:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind((HOST, port))
-    return _MotoServer(ip_address=HOST, port=port, verbose=False)
+    serialize_dynamodb()
+    return ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
 
 
 def _check_allowed(template: dict[str, Any], parameters: dict[str, str]) -> None:

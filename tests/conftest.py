@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from local.api import api_routes, match_route, proxy_event
 from local.functions import LocalFunctions, function_specs
+from local.moto_fixes import serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template
 
@@ -27,6 +28,9 @@ EVENTS_DIR = ROOT / "events"
 REGION = "us-east-1"
 # The same settings the offline stack uses: no network, fast failure, a silent provider.
 TEST_PARAMETERS = {"VoiceProvider": "silent", "LogLevel": "WARNING"}
+
+
+serialize_dynamodb()  # moto's transaction rollback is only safe one operation at a time
 
 
 @pytest.fixture(scope="session")
