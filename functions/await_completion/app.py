@@ -1,0 +1,55 @@
+"""Campaign workflow, Sent: store the task token that the campaign's last final message wakes.
+
+Stores the token (only while the campaign is Sent), then checks the counts itself: a callback
+that finalized the last message before the token existed found nothing to wake, so this check,
+made after the token's write, is what wakes the workflow then (voice_status.completion).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from voice_status.completion import notify_if_complete
+from voice_status.repository import CampaignRepository
+from voice_status.repository.dispatch import CampaignWorkflowRepository
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+_dynamodb = boto3.client("dynamodb")
+workflow_campaigns = CampaignWorkflowRepository(_dynamodb, os.environ["TABLE_NAME"])
+campaigns = CampaignRepository(_dynamodb, os.environ["TABLE_NAME"])
+sfn = boto3.client("stepfunctions")
+
+
+class AwaitCompletionTask(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    campaign_id: str = Field(alias="campaignId", min_length=1, max_length=64)
+    task_token: str = Field(alias="taskToken", min_length=1, repr=False)
+
+
+class CampaignNotSent(Exception):
+    """The campaign is not Sent, so nothing may wait for its completion."""
+
+
+@logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=AwaitCompletionTask)
+def lambda_handler(task: AwaitCompletionTask, context: LambdaContext) -> dict[str, Any]:
+    if not workflow_campaigns.store_completion_token(task.campaign_id, task.task_token):
+        raise CampaignNotSent(f"campaign {task.campaign_id} is not Sent")
+    woken = notify_if_complete(campaigns, sfn, task.campaign_id)
+    logger.info("Waiting for the last message to turn final", extra={"complete_already": woken})
+    metrics.add_metric(name="CompletionsAwaited", unit=MetricUnit.Count, value=1)
+    return {"campaignId": task.campaign_id, "completeAlready": woken}

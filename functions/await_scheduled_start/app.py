@@ -1,0 +1,50 @@
+"""Campaign workflow, Scheduled: store the task token the scheduled start waits on.
+
+The workflow's `.waitForTaskToken` task times out at the scheduled time (that is the start);
+the token exists so that DELETE /campaigns/{id} can end the wait early with SendTaskFailure.
+The token is stored only while the campaign is still Scheduled: a campaign cancelled before
+this ran raises CampaignCancelled, which the workflow treats exactly like the cancel's failure.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from voice_status.repository.dispatch import CampaignWorkflowRepository
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+campaigns = CampaignWorkflowRepository(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
+
+
+class AwaitScheduledStartTask(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    campaign_id: str = Field(alias="campaignId", min_length=1, max_length=64)
+    task_token: str = Field(alias="taskToken", min_length=1, repr=False)
+
+
+class CampaignCancelled(Exception):
+    """The campaign left Scheduled before its token was stored: it was cancelled."""
+
+
+@logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=AwaitScheduledStartTask)
+def lambda_handler(task: AwaitScheduledStartTask, context: LambdaContext) -> dict[str, Any]:
+    if not campaigns.store_schedule_token(task.campaign_id, task.task_token):
+        raise CampaignCancelled(f"campaign {task.campaign_id} is no longer Scheduled")
+    logger.info("Waiting for the scheduled start")
+    metrics.add_metric(name="ScheduledStartsAwaited", unit=MetricUnit.Count, value=1)
+    return {"campaignId": task.campaign_id, "waiting": True}
