@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from voice_status.counts import CampaignCounts
 from voice_status.repository.keys import HISTORY_PREFIX
 from voice_status.rules import ordered_history
 from voice_status.statuses import MessageStatus
+from voice_status.timeutil import to_iso
 
 EVENT_SOURCE = "voice.status"
 EVENT_VERSION = "1"
@@ -55,13 +57,25 @@ def message_finalized_detail(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def status_history(item: dict[str, Any]) -> list[dict[str, str]]:
+    """The campaign's status moves; times in the service's one format, whoever wrote them
+    (Step Functions' EnteredTime has its own)."""
+    return [
+        {
+            "status": entry["status"],
+            "at": to_iso(datetime.fromisoformat(str(entry["at"]).replace("Z", "+00:00"))),
+        }
+        for entry in item.get("statusHistory", [])
+    ]
+
+
 def campaign_view(item: dict[str, Any], counts: CampaignCounts, callback_url: str | None) -> dict[str, Any]:
     """GET /campaigns/{campaignId}."""
     return {
         "campaignId": item["campaignId"],
         "name": item["name"],
         "status": item["status"],
-        "statusHistory": list(item.get("statusHistory", [])),
+        "statusHistory": status_history(item),
         "createdAt": item.get("createdAt"),
         "scheduledAt": item.get("scheduledAt"),
         "updatedAt": item.get("updatedAt"),
@@ -80,7 +94,7 @@ def campaign_final_detail(item: dict[str, Any], counts: CampaignCounts) -> dict[
         "name": item["name"],
         "status": item["status"],
         "counts": counts.as_dict(),
-        "statusHistory": list(item.get("statusHistory", [])),
+        "statusHistory": status_history(item),
     }
     if item["status"] == "Failed":
         detail["failureReason"] = item.get("failureReason")
