@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 import warnings
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -26,8 +24,8 @@ from moto import mock_aws
 
 from local.functions import LocalFunctions, function_specs
 from local.resources import create_stack
-from local.template import ROOT
 from tests.conftest import TestStack
+from tests.workflow import support
 
 SIZES = (10, 10_000, 100_000)
 HISTORY_LIMIT = 25_000
@@ -54,16 +52,6 @@ def _environment() -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
-def _support() -> ModuleType:
-    # The shared layer is on sys.path in Lambda and under pytest; a plain `python -m` needs it added.
-    layer = str(ROOT / "layers" / "shared")
-    if layer not in sys.path:
-        sys.path.insert(0, layer)
-    from tests.workflow import support
-
-    return support
-
-
 def measure(size: int, chunks_per_call: int | None) -> dict[str, Any]:
     """Run one campaign of `size` recipients to its end; its history size and Dispatch calls."""
     if chunks_per_call is None:
@@ -74,10 +62,7 @@ def measure(size: int, chunks_per_call: int | None) -> dict[str, Any]:
         session = boto3.Session(region_name=REGION)
         created = create_stack(session, parameters={"VoiceProvider": "silent", "LogLevel": "ERROR"})
         functions = LocalFunctions(function_specs(created.resolver))
-        boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        support = _support()
-        undo = support.answer_invoke_locally(boto3.DEFAULT_SESSION, functions)
+        undo = functions.install_invoke_hook()
         try:
             campaigns = support.Campaigns(
                 TestStack(created, functions, session), deadline_seconds=600, poll_seconds=0.5

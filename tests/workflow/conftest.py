@@ -9,22 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from tests.conftest import TestStack
-from tests.workflow.support import Campaigns, FakeProvider, answer_invoke_locally
-
-
-@pytest.fixture(autouse=True)
-def _state_machine_reaches_handlers(stack: TestStack) -> Iterator[None]:
-    """mock_aws patches boto3's default session to None; the interpreter's Lambda tasks use it."""
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    undo = answer_invoke_locally(boto3.DEFAULT_SESSION, stack.functions)
-    yield
-    undo()
+from tests.workflow.support import Campaigns, FakeProvider
 
 
 @pytest.fixture

@@ -15,13 +15,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
-import boto3
 import jsonschema
 import pytest
 
-from local.functions import LocalFunctions
 from tests.conftest import EVENTS_DIR, ApiResponse, TestStack
 from voice_status.providers.base import Accepted, ProviderError, Submission
 from voice_status.reports import StatusReport
@@ -92,21 +89,6 @@ def message_id(tracking_id: str, number: int) -> str:
 
 def recipients(count: int) -> list[str]:
     return [f"+3069{number:08d}" for number in range(count)]
-
-
-def answer_invoke_locally(session: boto3.Session, functions: LocalFunctions) -> Callable[[], None]:
-    """Answer lambda:Invoke on `session` (Step Functions' Lambda tasks use boto3's default session)
-    with the local handlers; returns the undo.
-
-    A before-call hook receives the serialized request (function name in the URL path, event in
-    the body), so it is translated to the API parameters LocalFunctions expects."""
-
-    def answer_invoke(params: dict[str, Any], **kwargs: Any) -> Any:
-        name = unquote(params["url_path"].split("/functions/", 1)[1].split("/", 1)[0])
-        return functions._answer_invoke({"FunctionName": name, "Payload": params.get("body")}, **kwargs)
-
-    session.events.register("before-call.lambda.Invoke", answer_invoke)
-    return lambda: session.events.unregister("before-call.lambda.Invoke", answer_invoke)
 
 
 @dataclass
