@@ -1,6 +1,6 @@
 """A simulated Routee carrier: a real HTTP server speaking Routee's voice API shapes, offline.
 
-Endpoints (same paths and bodies as Routee, see /work/shared/routee/):
+Endpoints (same paths and bodies as Routee, see tests/fixtures/routee/):
   POST /oauth/token                              Basic auth, form grant_type=client_credentials
   POST /voice/campaign                           Bearer; <= 1000 `to`; answers trackingId, state, ...
   GET  /voice/tracking/campaign/{id}?page&size   Bearer; Spring-like pages of tracking records

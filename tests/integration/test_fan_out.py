@@ -46,7 +46,7 @@ SCHEMA_FILES = {
 
 
 def callback_body(message_id: str, status: str, at: str, **extra: Any) -> dict[str, Any]:
-    """A Routee voice callback (shape of /work/shared/routee/callback-*.json)."""
+    """A Routee voice callback (shape of tests/fixtures/routee/callback-*.json)."""
     return {
         "messageId": message_id,
         "campaignTrackingId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",

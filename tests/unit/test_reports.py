@@ -7,7 +7,8 @@ from pydantic import ValidationError
 from voice_status.reports import StatusReport
 from voice_status.statuses import MessageStatus
 
-ROUTEE_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "routee"
+# Copies of the sample payloads in Routee's documentation, kept with the tests.
+ROUTEE_SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "routee"
 
 
 def _sample(name: str) -> dict:
