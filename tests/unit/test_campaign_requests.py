@@ -116,11 +116,12 @@ def test_exactly_one_of_message_and_audio_url() -> None:
     assert _errors(neither) == [""]
 
 
-def test_scheduled_at_accepts_any_zone_and_at_most_a_year_ahead() -> None:
-    soon = datetime.now(timezone(timedelta(hours=2))) + timedelta(days=364)
+def test_scheduled_at_accepts_any_zone_and_at_most_355_days_ahead() -> None:
+    # 355 days: the execution (start wait + up to 7 days of completion wait) must fit in a year.
+    soon = datetime.now(timezone(timedelta(hours=2))) + timedelta(days=354)
     request = CreateCampaignRequest.model_validate(_body(scheduledAt=soon.isoformat()))
     assert request.scheduled_at == soon
-    too_far = datetime.now(UTC) + timedelta(days=366)
+    too_far = datetime.now(UTC) + timedelta(days=356)
     assert "scheduledAt" in _errors(_body(scheduledAt=too_far.isoformat()))
 
 

@@ -34,7 +34,9 @@ from voice_status.timeutil import to_iso, utc_now
 E164_PATTERN = r"^\+[1-9]\d{6,14}$"
 MAX_RECIPIENTS = 100_000
 CHUNK_SIZE = 1000  # recipients per provider request (and per stored chunk item)
-MAX_SCHEDULE_AHEAD = timedelta(days=365)
+# A Standard execution lives at most one year: the wait for the start, plus up to 7 days waiting
+# for completion, plus dispatch, must fit.
+MAX_SCHEDULE_AHEAD = timedelta(days=355)
 DEFAULT_COMPLETION_TIMEOUT_SECONDS = 86_400
 MAX_COMPLETION_TIMEOUT_SECONDS = 604_800
 CANCELLED_REASON = "Cancelled"
@@ -110,7 +112,7 @@ class CreateCampaignRequest(BaseModel):
     scheduled_at: AwareDatetime | None = Field(
         default=None,
         alias="scheduledAt",
-        description="ISO-8601 with a zone; absent or in the past starts now. At most 365 days ahead.",
+        description="ISO-8601 with a zone; absent or in the past starts now. At most 355 days ahead.",
     )
     completion_timeout_seconds: int = Field(
         default=DEFAULT_COMPLETION_TIMEOUT_SECONDS,
@@ -147,7 +149,7 @@ class CreateCampaignRequest(BaseModel):
     @classmethod
     def _within_a_year(cls, value: datetime | None) -> datetime | None:
         if value is not None and value - utc_now() > MAX_SCHEDULE_AHEAD:
-            raise ValueError("scheduledAt must be at most 365 days ahead")
+            raise ValueError("scheduledAt must be at most 355 days ahead")
         return value
 
     @model_validator(mode="after")
