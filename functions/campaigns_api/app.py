@@ -40,13 +40,9 @@ from pydantic import BaseModel, BeforeValidator
 
 from voice_status import views
 from voice_status.campaigns import (
-    CampaignNotCancellable,
-    CampaignNotFound,
     CampaignView,
     CreateCampaignRequest,
     ErrorBody,
-    InvalidPageToken,
-    MessageNotFound,
     MessagePage,
     MessageView,
     chunk_recipients,
@@ -57,6 +53,7 @@ from voice_status.campaigns import (
     plan_start,
     workflow_input,
 )
+from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken, MessageNotFound
 from voice_status.repository import CampaignRepository, MessageRepository
 from voice_status.signing import callback_url
 from voice_status.statuses import MessageStatus, parse_message_status

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from voice_status.campaigns import (
     CHUNK_SIZE,
     CreateCampaignRequest,
-    InvalidPageToken,
     chunk_recipients,
     decode_page_token,
     encode_page_token,
@@ -20,6 +19,7 @@ from voice_status.campaigns import (
     plan_start,
     workflow_input,
 )
+from voice_status.errors import InvalidPageToken
 from voice_status.statuses import CampaignStatus
 from voice_status.timeutil import to_iso
 

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from voice_status.errors import InvalidPageToken
 from voice_status.statuses import CampaignStatus
 from voice_status.timeutil import to_iso, utc_now
 
@@ -39,41 +40,8 @@ CHUNK_SIZE = 1000  # recipients per provider request (and per stored chunk item)
 MAX_SCHEDULE_AHEAD = timedelta(days=355)
 DEFAULT_COMPLETION_TIMEOUT_SECONDS = 86_400
 MAX_COMPLETION_TIMEOUT_SECONDS = 604_800
-CANCELLED_REASON = "Cancelled"
-CANCELLABLE_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.QUEUED)
 
 PhoneNumber = Annotated[str, StringConstraints(pattern=E164_PATTERN)]
-
-
-# ----- domain errors (the API maps them to HTTP statuses) -----
-
-
-class CampaignNotFound(Exception):
-    def __init__(self, campaign_id: str) -> None:
-        super().__init__(f"campaign {campaign_id} not found")
-        self.campaign_id = campaign_id
-
-
-class MessageNotFound(Exception):
-    def __init__(self, message_id: str) -> None:
-        super().__init__(f"message {message_id} not found")
-        self.message_id = message_id
-
-
-class CampaignNotCancellable(Exception):
-    """Only a campaign that has not started dispatching (Scheduled or Queued) can be cancelled."""
-
-    def __init__(self, campaign_id: str, status: str) -> None:
-        super().__init__(
-            f"campaign {campaign_id} is {status}; only Scheduled or Queued campaigns can be cancelled"
-        )
-        self.campaign_id = campaign_id
-        self.status = status
-
-
-class InvalidPageToken(ValueError):
-    def __init__(self) -> None:
-        super().__init__("nextToken is not a token returned by this listing")
 
 
 # ----- request -----

@@ -9,16 +9,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from voice_status.campaigns import (
-    CANCELLABLE_STATUSES,
-    CANCELLED_REASON,
-    CampaignNotCancellable,
-    CampaignNotFound,
-    InvalidPageToken,
-)
 from voice_status.counts import CampaignCounts
+from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken
 from voice_status.repository import keys
-from voice_status.statuses import CampaignStatus
+from voice_status.statuses import CANCELLABLE_STATUSES, CANCELLED_REASON, CampaignStatus
 
 _BATCH_WRITE_SIZE = 25  # DynamoDB's BatchWriteItem limit
 _BATCH_WRITE_ATTEMPTS = 8
