@@ -110,9 +110,10 @@ class Campaigns:
         chunk_size: int = 1000,
         chunk_states: dict[int, str] | None = None,
         start: bool = True,
+        campaign_id: str | None = None,
     ) -> str:
         """Write the campaign and its chunks like POST /campaigns, then start its execution."""
-        campaign_id = str(uuid.uuid4())
+        campaign_id = campaign_id or str(uuid.uuid4())
         created_at = now_iso()
         status = "Scheduled" if seconds_until_start > 0 else "Queued"
         chunks = [numbers[first : first + chunk_size] for first in range(0, len(numbers), chunk_size)]
