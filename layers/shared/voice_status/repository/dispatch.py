@@ -20,8 +20,31 @@ from voice_status.timeutil import now_iso
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-def _condition_failed(error: ClientError) -> bool:
-    return bool(error.response["Error"]["Code"] == _CONDITION_FAILED)
+def _set_if(
+    client: Any, table: str, key: dict[str, Any], guard: tuple[str, str], fields: dict[str, Any]
+) -> bool:
+    """SET `fields` on the item only while its attribute guard[0] equals guard[1]; False if not."""
+    names = {"#guard": guard[0]}
+    values: dict[str, Any] = {":guard": guard[1]}
+    assignments = []
+    for number, (name, value) in enumerate(fields.items()):
+        names[f"#f{number}"] = name
+        values[f":f{number}"] = value
+        assignments.append(f"#f{number} = :f{number}")
+    try:
+        client.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET " + ", ".join(assignments),
+            ConditionExpression="#guard = :guard",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=keys.to_attributes(values),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == _CONDITION_FAILED:
+            return False
+        raise
+    return True
 
 
 class ChunkRepository:
@@ -128,27 +151,10 @@ class ChunkRepository:
     def _move(
         self, campaign_id: str, index: int, expected: ChunkState, target: ChunkState, fields: dict[str, Any]
     ) -> bool:
-        names = {"#state": "state"}
-        values: dict[str, Any] = {":expected": expected.value, ":target": target.value}
-        assignments = ["#state = :target"]
-        for number, (name, value) in enumerate(fields.items()):
-            names[f"#f{number}"] = name
-            values[f":f{number}"] = value
-            assignments.append(f"#f{number} = :f{number}")
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=keys.chunk_key(campaign_id, index),
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="#state = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=keys.to_attributes(values),
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        key = keys.chunk_key(campaign_id, index)
+        return _set_if(
+            self._client, self._table, key, ("state", expected.value), {"state": target.value, **fields}
+        )
 
     def _query(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         while True:
@@ -185,24 +191,6 @@ class CampaignWorkflowRepository:
         return self._set_if_status(campaign_id, CampaignStatus.SENT, {"taskToken": task_token})
 
     def _set_if_status(self, campaign_id: str, status: CampaignStatus, fields: dict[str, Any]) -> bool:
-        names = {"#status": "status"}
-        values: dict[str, Any] = {":status": status.value}
-        assignments = []
-        for number, (name, value) in enumerate(fields.items()):
-            names[f"#f{number}"] = name
-            values[f":f{number}"] = value
-            assignments.append(f"#f{number} = :f{number}")
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=keys.campaign_key(campaign_id),
-                UpdateExpression="SET " + ", ".join(assignments),
-                ConditionExpression="#status = :status",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=keys.to_attributes(values),
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+        return _set_if(
+            self._client, self._table, keys.campaign_key(campaign_id), ("status", status.value), fields
+        )
