@@ -60,6 +60,16 @@ def _validation_details(error: ValidationError) -> list[dict]:
     ]
 
 
+@app.exception_handler(Exception)
+def _unexpected(error: Exception) -> Response:
+    # Not stored: a 500 makes Routee retry the callback later. The body stays JSON.
+    logger.exception("Callback not recorded")
+    metrics.add_metric(name="CallbacksFailed", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=500, content_type=content_types.APPLICATION_JSON, body={"error": "internal error"}
+    )
+
+
 @app.post("/callbacks/voice/<campaign_id>/<signature>")
 @tracer.capture_method
 def record_callback(campaign_id: str, signature: str) -> Response:

@@ -165,3 +165,16 @@ def test_a_campaign_that_is_not_waiting_is_not_woken(callbacks: Callbacks) -> No
     """A final callback for a campaign with no stored task token records and answers normally."""
     response = callbacks.post(callback("m-5", "Completed", 30))
     assert response.status_code == 200 and response.body["applied"] is True
+
+
+def test_a_storage_failure_answers_500_json_so_the_provider_retries(
+    callbacks: Callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = callbacks.stack.functions.module("CallbackFunction")
+
+    def unavailable(*_: Any, **__: Any) -> None:
+        raise RuntimeError("DynamoDB unavailable")
+
+    monkeypatch.setattr(module.messages, "record", unavailable)
+    response = callbacks.post(callback("m-6", "Queued", 1))
+    assert (response.status_code, response.body) == (500, {"error": "internal error"})
