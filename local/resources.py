@@ -37,6 +37,7 @@ _ORDER = [
     "AWS::Events::Rule",
     "AWS::SQS::QueuePolicy",
     "AWS::Serverless::StateMachine",
+    "AWS::CloudWatch::Alarm",
 ]
 
 
@@ -97,6 +98,15 @@ class _Creator:
         arn = self.client("events").create_api_destination(Name=name, **request)["ApiDestinationArn"]
         self.resolver.physical[logical_id] = name
         self.resolver.attributes[(logical_id, "Arn")] = arn
+
+    def _aws_cloudwatch_alarm(self, logical_id: str, properties: dict[str, Any]) -> None:
+        name = properties.get("AlarmName") or self.resolver.resource_name(logical_id)
+        request = {key: value for key, value in properties.items() if key != "AlarmName"}
+        for number in ("Period", "EvaluationPeriods"):
+            request[number] = int(request[number])
+        request["Threshold"] = float(request["Threshold"])
+        self.client("cloudwatch").put_metric_alarm(AlarmName=name, **request)
+        self.resolver.physical[logical_id] = name
 
     def _aws_logs_loggroup(self, logical_id: str, properties: dict[str, Any]) -> None:
         name = properties.get("LogGroupName") or self.resolver.resource_name(logical_id)

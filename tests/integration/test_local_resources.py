@@ -42,3 +42,21 @@ def test_with_a_webhook_campaign_events_also_go_to_its_api_destination() -> None
         assert target["Arn"] == destination["ApiDestinationArn"]
         assert destination["InvocationEndpoint"] == WEBHOOK["NotificationWebhookUrl"]
         assert target["RoleArn"].endswith(":role/voice-status-local-WebhookRuleRole")
+
+
+def test_alarms_watch_the_dead_letter_queues_and_notify_the_topic_when_given() -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:on-call"
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        create_stack(session, parameters={"AlarmTopicArn": topic})
+        alarms = {
+            alarm["AlarmName"]: alarm
+            for alarm in session.client("cloudwatch").describe_alarms()["MetricAlarms"]
+        }
+        dead_letters = alarms["voice-status-local-StreamPublisherDeadLettersAlarm"]
+        assert dead_letters["Dimensions"] == [
+            {"Name": "QueueName", "Value": "voice-status-local-StreamPublisherDeadLetterQueue"}
+        ]
+        assert all(alarm["AlarmActions"] == [topic] for alarm in alarms.values())
+        assert "voice-status-local-NotificationsDeadLettersAlarm" in alarms
+        assert "voice-status-local-CallbacksFailedAlarm" in alarms
