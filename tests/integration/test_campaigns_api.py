@@ -510,3 +510,22 @@ def test_each_sample_event_gets_the_expected_answer(stack: TestStack) -> None:
         stack.invoke("CampaignsApiFunction", load_event("campaigns_api-list-messages.json"))["body"]
     )
     assert [item["messageId"] for item in listed["items"]] == [EVENT_MESSAGE_ID]
+
+
+def test_the_largest_campaign_is_accepted_in_one_request_and_stored_in_chunks(stack: TestStack) -> None:
+    numbers = _numbers(100_000)
+    response = _create(stack, _body(numbers + numbers[:10]))  # duplicates are removed
+    assert response.status_code == 201, response.body
+    assert response.body["counts"] == {"total": 100_000, "pending": 100_000, "final": {}}
+    pages = (
+        stack.client("dynamodb")
+        .get_paginator("query")
+        .paginate(
+            TableName=stack.outputs["TableName"],
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": keys.chunks_pk(response.body["campaignId"])}},
+        )
+    )
+    chunks = [keys.from_item(item) for page in pages for item in page["Items"]]
+    assert len(chunks) == 100
+    assert sum(len(chunk["recipients"]) for chunk in chunks) == 100_000

@@ -89,6 +89,12 @@ def test_more_than_100000_recipients_is_rejected() -> None:
     assert "recipients" in _errors(_body(recipients=recipients))
 
 
+def test_the_limit_counts_distinct_recipients() -> None:
+    recipients = [f"+3069{index:08d}" for index in range(100_000)]
+    request = CreateCampaignRequest.model_validate(_body(recipients=recipients + recipients[:5]))
+    assert request.recipients == recipients
+
+
 def test_exactly_100000_recipients_is_accepted() -> None:
     recipients = [f"+3069{index:08d}" for index in range(100_000)]
     assert len(CreateCampaignRequest.model_validate(_body(recipients=recipients)).recipients) == 100_000

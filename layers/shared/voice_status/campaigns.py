@@ -74,8 +74,7 @@ class CreateCampaignRequest(BaseModel):
     )
     recipients: list[PhoneNumber] = Field(
         min_length=1,
-        max_length=MAX_RECIPIENTS,
-        description="E.164 numbers; duplicates are removed (first occurrence kept).",
+        description=f"1 to {MAX_RECIPIENTS:,} distinct E.164 numbers; duplicates are removed (first kept).",
     )
     scheduled_at: AwareDatetime | None = Field(
         default=None,
@@ -103,7 +102,11 @@ class CreateCampaignRequest(BaseModel):
     @field_validator("recipients")
     @classmethod
     def _dedupe(cls, value: list[str]) -> list[str]:
-        return list(dict.fromkeys(value))
+        # The limit counts distinct recipients: a list with repeats may be longer than that.
+        distinct = list(dict.fromkeys(value))
+        if len(distinct) > MAX_RECIPIENTS:
+            raise ValueError(f"at most {MAX_RECIPIENTS} distinct recipients, got {len(distinct)}")
+        return distinct
 
     @field_validator("scheduled_at", mode="before")
     @classmethod
