@@ -15,11 +15,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from voice_status.completion import notify_if_complete
 from voice_status.repository import CampaignRepository
 from voice_status.repository.dispatch import CampaignWorkflowRepository
+from voice_status.tasks import TaskTokenTask
 
 logger = Logger()
 tracer = Tracer()
@@ -31,13 +31,6 @@ campaigns = CampaignRepository(_dynamodb, os.environ["TABLE_NAME"])
 sfn = boto3.client("stepfunctions")
 
 
-class AwaitCompletionTask(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    campaign_id: str = Field(alias="campaignId", min_length=1, max_length=64)
-    task_token: str = Field(alias="taskToken", min_length=1, repr=False)
-
-
 class CampaignNotSent(Exception):
     """The campaign is not Sent, so nothing may wait for its completion."""
 
@@ -45,8 +38,8 @@ class CampaignNotSent(Exception):
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=AwaitCompletionTask)
-def lambda_handler(task: AwaitCompletionTask, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=TaskTokenTask)
+def lambda_handler(task: TaskTokenTask, context: LambdaContext) -> dict[str, Any]:
     if not workflow_campaigns.store_completion_token(task.campaign_id, task.task_token):
         raise CampaignNotSent(f"campaign {task.campaign_id} is not Sent")
     woken = notify_if_complete(campaigns, sfn, task.campaign_id)

@@ -16,22 +16,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from voice_status.repository.dispatch import CampaignWorkflowRepository
+from voice_status.tasks import TaskTokenTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 campaigns = CampaignWorkflowRepository(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
-
-
-class AwaitScheduledStartTask(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    campaign_id: str = Field(alias="campaignId", min_length=1, max_length=64)
-    task_token: str = Field(alias="taskToken", min_length=1, repr=False)
 
 
 class CampaignCancelled(Exception):
@@ -41,8 +34,8 @@ class CampaignCancelled(Exception):
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=AwaitScheduledStartTask)
-def lambda_handler(task: AwaitScheduledStartTask, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=TaskTokenTask)
+def lambda_handler(task: TaskTokenTask, context: LambdaContext) -> dict[str, Any]:
     if not campaigns.store_schedule_token(task.campaign_id, task.task_token):
         raise CampaignCancelled(f"campaign {task.campaign_id} is no longer Scheduled")
     logger.info("Waiting for the scheduled start")

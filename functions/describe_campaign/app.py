@@ -14,10 +14,10 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from voice_status.repository import CampaignRepository
 from voice_status.statuses import CampaignStatus
+from voice_status.tasks import CampaignTask
 from voice_status.views import campaign_final_detail, campaign_final_detail_type
 
 logger = Logger()
@@ -27,12 +27,6 @@ metrics = Metrics()
 campaigns = CampaignRepository(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
 
 
-class DescribeCampaignTask(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    campaign_id: str = Field(alias="campaignId", min_length=1, max_length=64)
-
-
 class CampaignNotFinal(Exception):
     """Only a Finished or Failed campaign has a final event."""
 
@@ -40,8 +34,8 @@ class CampaignNotFinal(Exception):
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=DescribeCampaignTask)
-def lambda_handler(task: DescribeCampaignTask, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=CampaignTask)
+def lambda_handler(task: CampaignTask, context: LambdaContext) -> dict[str, Any]:
     campaign, counts = campaigns.get_with_counts(task.campaign_id)
     if campaign is None or not CampaignStatus(campaign["status"]).is_final:
         raise CampaignNotFinal(f"campaign {task.campaign_id} is not Finished or Failed")

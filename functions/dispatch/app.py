@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from voice_status import providers
 from voice_status.dispatching import (
@@ -34,6 +34,7 @@ from voice_status.dispatching import (
 from voice_status.providers import ProviderError, VoiceProvider
 from voice_status.repository.dispatch import CampaignWorkflowRepository, ChunkRepository
 from voice_status.statuses import CampaignStatus
+from voice_status.tasks import CampaignTask
 
 logger = Logger()
 tracer = Tracer()
@@ -49,10 +50,7 @@ def make_provider() -> VoiceProvider:
     return providers.from_environment()
 
 
-class DispatchTask(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    campaign_id: str = Field(alias="campaignId", min_length=1, max_length=64)
+class DispatchTask(CampaignTask):
     cursor: int = Field(default=0, ge=0, description="Index of the first chunk not handled yet.")
 
     @field_validator("cursor", mode="before")

@@ -15,13 +15,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from voice_status import providers
 from voice_status.dispatching import reconciliation_verdict
 from voice_status.providers import VoiceProvider
 from voice_status.repository import CampaignRepository, MessageRepository
 from voice_status.repository.dispatch import ChunkRepository
+from voice_status.tasks import CampaignTask
 
 logger = Logger()
 tracer = Tracer()
@@ -36,12 +36,6 @@ campaigns = CampaignRepository(_dynamodb, os.environ["TABLE_NAME"])
 def make_provider() -> VoiceProvider:
     """The configured provider (tests replace this factory with a fake provider)."""
     return providers.from_environment()
-
-
-class ReconcileTask(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    campaign_id: str = Field(alias="campaignId", min_length=1, max_length=64)
 
 
 @tracer.capture_method
@@ -61,6 +55,6 @@ def reconcile(campaign_id: str) -> dict[str, Any]:
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=ReconcileTask)
-def lambda_handler(task: ReconcileTask, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=CampaignTask)
+def lambda_handler(task: CampaignTask, context: LambdaContext) -> dict[str, Any]:
     return reconcile(task.campaign_id)

@@ -13,10 +13,10 @@ from voice_status.providers.base import ProviderError
 
 WORKFLOW_FUNCTIONS = {
     "dispatch": ("DispatchFunction", "DispatchTask"),
-    "await_scheduled_start": ("AwaitScheduledStartFunction", "AwaitScheduledStartTask"),
-    "await_completion": ("AwaitCompletionFunction", "AwaitCompletionTask"),
-    "reconcile": ("ReconcileFunction", "ReconcileTask"),
-    "describe_campaign": ("DescribeCampaignFunction", "DescribeCampaignTask"),
+    "await_scheduled_start": ("AwaitScheduledStartFunction", "TaskTokenTask"),
+    "await_completion": ("AwaitCompletionFunction", "TaskTokenTask"),
+    "reconcile": ("ReconcileFunction", "CampaignTask"),
+    "describe_campaign": ("DescribeCampaignFunction", "CampaignTask"),
 }
 
 
