@@ -72,7 +72,7 @@ class TestStack:
     def outputs(self) -> dict[str, str]:
         return self.stack.outputs
 
-    def client(self, service: str) -> Any:
+    def client(self, service: Any) -> Any:
         return self.session.client(service)
 
     def invoke(self, function: str, event: Any) -> Any:

@@ -17,12 +17,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import boto3
-from moto import mock_aws
-
-from local.functions import LocalFunctions, function_specs
-from local.resources import create_stack
+from local.functions import LocalFunctions
 from local.template import ROOT
+from tests.bench.support import in_memory_stack
 from voice_status.signing import sign_campaign
 
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
@@ -57,14 +54,7 @@ def _callback_event(functions: LocalFunctions, campaign_id: str, secret: str, bo
 
 def count_writes() -> dict[str, Counter[str]]:
     """Write requests for each kind of callback, counted on the handler's own DynamoDB client."""
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
-    )
-    os.environ.update(POWERTOOLS_TRACE_DISABLED="1", POWERTOOLS_METRICS_DISABLED="1")
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        stack = create_stack(session, parameters={"VoiceProvider": "silent", "LogLevel": "ERROR"})
-        functions = LocalFunctions(function_specs(stack.resolver))
+    with in_memory_stack() as (session, stack, functions):
         module = functions.module("CallbackFunction")
         secret = session.client("secretsmanager").get_secret_value(
             SecretId=stack.outputs["CallbackSigningSecretArn"]

@@ -8,31 +8,19 @@ EventBridge takes at most 10 entries per call, so 10 calls is the floor; one cal
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from typing import Any
 
-import boto3
-from moto import mock_aws
-
-from local.functions import LocalFunctions, function_specs
-from local.resources import create_stack
 from local.streams import StreamPoller
+from tests.bench.support import in_memory_stack
 
 PUBLISHER = "StreamPublisherFunction"
 FINAL_RECORDS = 100
 
 
 def measure() -> dict[str, Any]:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
-    )
-    os.environ.update(POWERTOOLS_TRACE_DISABLED="1", POWERTOOLS_METRICS_DISABLED="1")
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        stack = create_stack(session, parameters={"VoiceProvider": "silent", "LogLevel": "ERROR"})
-        functions = LocalFunctions(function_specs(stack.resolver))
+    with in_memory_stack() as (session, stack, functions):
         # Imported after LocalFunctions put the layer on sys.path.
         from voice_status.reports import StatusReport
         from voice_status.repository import MessageRepository

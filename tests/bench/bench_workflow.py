@@ -19,18 +19,13 @@ import time
 import warnings
 from typing import Any
 
-import boto3
-from moto import mock_aws
-
-from local.functions import LocalFunctions, function_specs
-from local.resources import create_stack
+from tests.bench.support import in_memory_stack
 from tests.conftest import TestStack
 from tests.workflow import support
 
 SIZES = (10, 10_000, 100_000)
 HISTORY_LIMIT = 25_000
 CHUNK_SIZE = 1000
-REGION = "us-east-1"
 
 
 def _environment() -> None:
@@ -38,17 +33,11 @@ def _environment() -> None:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     warnings.simplefilter("ignore")
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_DISABLED": "1",
         "POWERTOOLS_METRICS_NAMESPACE": "VoiceStatus",
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "API_URL": "https://api.example.test/dev",
     }.items():
         os.environ[name] = value
-    os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.pop("AWS_PROFILE", None)
 
 
@@ -58,23 +47,16 @@ def measure(size: int, chunks_per_call: int | None) -> dict[str, Any]:
         os.environ.pop("DISPATCH_MAX_CHUNKS_PER_INVOCATION", None)
     else:
         os.environ["DISPATCH_MAX_CHUNKS_PER_INVOCATION"] = str(chunks_per_call)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
-        session = boto3.Session(region_name=REGION)
-        created = create_stack(session, parameters={"VoiceProvider": "silent", "LogLevel": "ERROR"})
-        functions = LocalFunctions(function_specs(created.resolver))
-        undo = functions.install_invoke_hook()
-        try:
-            campaigns = support.Campaigns(
-                TestStack(created, functions, session), deadline_seconds=600, poll_seconds=0.5
-            )
-            started = time.monotonic()
-            campaign_id = campaigns.create(
-                support.recipients(size), chunk_size=CHUNK_SIZE, completion_timeout_seconds=1
-            )
-            execution = campaigns.wait_for_end(campaign_id, "FAILED")
-            events = campaigns.history(campaign_id)
-        finally:
-            undo()
+    with in_memory_stack(execute_state_machine=True) as (session, created, functions):
+        campaigns = support.Campaigns(
+            TestStack(created, functions, session), deadline_seconds=600, poll_seconds=0.5
+        )
+        started = time.monotonic()
+        campaign_id = campaigns.create(
+            support.recipients(size), chunk_size=CHUNK_SIZE, completion_timeout_seconds=1
+        )
+        execution = campaigns.wait_for_end(campaign_id, "FAILED")
+        events = campaigns.history(campaign_id)
     dispatches = sum(
         1
         for event in events
