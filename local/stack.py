@@ -11,7 +11,6 @@ a carrier that calls back like Routee does (local/carrier.py).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -19,8 +18,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import requests
@@ -31,6 +29,10 @@ from local.functions import FUNCTION_TYPE, LAYER_TYPE, LocalFunctions, function_
 from local.moto_fixes import serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template, resources_of_type
+
+if TYPE_CHECKING:
+    from local.carrier import SimulatedCarrier
+    from local.streams import StreamPoller
 
 logger = logging.getLogger("local")
 
@@ -89,11 +91,11 @@ class LocalStack:
     settings: Settings = field(default_factory=Settings.from_environment)
     stack: Stack | None = None
     functions: LocalFunctions | None = None
-    carrier: Any = None  # local.carrier.SimulatedCarrier when VOICE_PROVIDER=simulated
-    stream_poller: Any = None  # local.streams.StreamPoller once it exists
+    carrier: SimulatedCarrier | None = None  # when VOICE_PROVIDER=simulated
+    stream_poller: StreamPoller | None = None
     aws_url: str = ""
     api_url: str = ""
-    notes: list[str] = field(default_factory=list)  # what is missing or degraded, for the ready line
+    notes: list[str] = field(default_factory=list)  # what is degraded, for the ready line
     _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _session: boto3.Session = field(init=False, repr=False)
 
@@ -203,23 +205,25 @@ class LocalStack:
                 f"VOICE_PROVIDER={provider!r}: the local stack runs {' or '.join(LOCAL_PROVIDERS)}"
             )
         if provider == "simulated":
-            carrier_module = _optional_module("local.carrier")
-            if carrier_module is None:
-                self.notes.append("local.carrier is not there yet: VOICE_PROVIDER=simulated runs as silent")
-                parameters["VoiceProvider"] = "silent"
-            else:
-                self.carrier = carrier_module.SimulatedCarrier(
-                    HOST, port=0, credentials=tuple(LOCAL_ROUTEE_CREDENTIALS.values())
-                )
-                self.carrier.start()
-                self._cleanup.callback(self.carrier.stop)
-                parameters["RouteeAuthUrl"] = self.carrier.auth_url
-                parameters["RouteeApiUrl"] = self.carrier.url
+            from local.carrier import SimulatedCarrier  # uses the shared layer, on sys.path by now
+
+            self.carrier = SimulatedCarrier(
+                HOST,
+                port=0,
+                credentials=(
+                    LOCAL_ROUTEE_CREDENTIALS["applicationId"],
+                    LOCAL_ROUTEE_CREDENTIALS["applicationSecret"],
+                ),
+            )
+            self.carrier.start()
+            self._cleanup.callback(self.carrier.stop)
+            parameters["RouteeAuthUrl"] = self.carrier.auth_url
+            parameters["RouteeApiUrl"] = self.carrier.url
         return parameters
 
     def _load_handlers(self, functions: LocalFunctions) -> None:
-        """Import every handler now, in one thread: LocalFunctions imports lazily and unlocked, so
-        the carrier's first burst of concurrent callbacks could see a half-imported module."""
+        """Import every handler now, as Lambda's init would, so a handler that cannot load says so
+        at start rather than on the carrier's first burst of callbacks."""
         for logical_id in functions.specs:
             try:
                 functions.handler(logical_id)
@@ -239,13 +243,11 @@ class LocalStack:
         self._cleanup.callback(functions.install_invoke_hook())
 
     def _start_stream_poller(self) -> None:
-        """Drive the table stream into StreamPublisherFunction (local/streams.py, if it is there)."""
-        streams_module = _optional_module("local.streams")
-        if streams_module is None:
-            self.notes.append("local.streams is not there yet: no Voice Message Finalized events")
-            return
+        """Drive the table stream into StreamPublisherFunction, as Lambda's event source mapping would."""
+        from local.streams import StreamPoller  # uses the shared layer, on sys.path by now
+
         assert self.functions is not None and self.stack is not None
-        self.stream_poller = streams_module.StreamPoller(
+        self.stream_poller = StreamPoller(
             self._session,
             self.functions,
             self.stack.resolver,
@@ -318,16 +320,6 @@ def _check_allowed(template: dict[str, Any], parameters: dict[str, str]) -> None
         if allowed and value not in allowed:
             variable = {"VoiceProvider": "VOICE_PROVIDER", "LogLevel": "LOG_LEVEL"}.get(name, name)
             raise StackError(f"{variable}={value!r} is not one of {', '.join(allowed)}")
-
-
-def _optional_module(name: str) -> ModuleType | None:
-    """The module, or None if it does not exist yet (an error inside it still raises)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        return None
 
 
 def _add_layers_to_path(template: dict[str, Any]) -> None:

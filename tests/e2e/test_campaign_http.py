@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.demo import DemoFailed, missing_pieces, run
+from local.demo import DemoFailed, run
 from local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -14,10 +14,6 @@ COMPLETION_TIMEOUT_SECONDS = 5
 
 
 def test_simulated_campaign_reaches_finished_with_the_carriers_outcome(local_stack: LocalStack) -> None:
-    missing = missing_pieces(local_stack)
-    if missing:
-        pytest.skip("not yet in the stack: " + "; ".join(missing))
-
     try:
         run(local_stack, completion_timeout_seconds=COMPLETION_TIMEOUT_SECONDS)
     except DemoFailed as failure:
