@@ -54,6 +54,7 @@ from voice_status.campaigns import (
     workflow_input,
 )
 from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken, MessageNotFound
+from voice_status.reports import StatusReport
 from voice_status.repository import CampaignRepository, MessageRepository
 from voice_status.signing import callback_url
 from voice_status.statuses import MessageStatus, parse_message_status
@@ -398,8 +399,46 @@ def _signing_secret() -> str:
 
 
 @cache
+@cache
 def _openapi_json() -> str:
-    return app.get_openapi_json_schema()
+    """This function's routes, plus the provider's callback route, which another function serves."""
+    document = json.loads(app.get_openapi_json_schema())
+    document["paths"]["/callbacks/voice/{campaignId}/{signature}"] = _callback_route()
+    report = StatusReport.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(report.pop("$defs", {}))
+    schemas["StatusReport"] = report
+    return json.dumps(document)
+
+
+def _callback_route() -> dict[str, Any]:
+    def answer(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+    path_parameter = {"in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "post": {
+            "summary": "Routee voice status callback",
+            "description": "Unauthenticated: the signature (base64url HMAC-SHA256 of the campaign id) "
+            "is the credential. Duplicates and stale statuses answer 200 with applied=false.",
+            "security": [],
+            "parameters": [
+                {"name": "campaignId", **path_parameter},
+                {"name": "signature", **path_parameter},
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StatusReport"}}},
+            },
+            "responses": {
+                "200": answer("Recorded (or a harmless duplicate): messageId, status, applied."),
+                "400": answer("The body is not JSON."),
+                "403": answer("Bad or missing signature, or a signature for another campaign."),
+                "413": answer("The body is over 64 KiB."),
+                "422": answer("Not a valid callback; `details` lists each problem."),
+            },
+        }
+    }
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openapi_spec_validator
 import pytest
 
 from local.api import api_routes, match_route, proxy_event
@@ -461,6 +462,7 @@ def test_the_openapi_document_describes_the_routes(stack: TestStack) -> None:
     assert response.status_code == 200
     document = response.body
     assert document["openapi"].startswith("3.")
+    openapi_spec_validator.validate(document)  # every $ref resolves, every field is OpenAPI
     paths = document["paths"]
     assert set(paths["/campaigns"]) == {"post"}
     assert set(paths["/campaigns/{campaignId}"]) == {"get", "delete"}
@@ -475,6 +477,10 @@ def test_the_openapi_document_describes_the_routes(stack: TestStack) -> None:
         parameter["name"] for parameter in paths["/campaigns/{campaignId}/messages"]["get"]["parameters"]
     }
     assert {"campaignId", "status", "limit", "nextToken"} <= listed
+    callback = paths["/callbacks/voice/{campaignId}/{signature}"]["post"]
+    assert {"200", "400", "403", "413", "422"} <= set(callback["responses"])
+    status_report = document["components"]["schemas"]["StatusReport"]
+    assert {"messageId", "status"} <= set(status_report["required"])
 
 
 # The sample events use these ids; the test seeds them so the reads answer 200.
