@@ -58,15 +58,18 @@ def message_finalized_detail(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def status_history(item: dict[str, Any]) -> list[dict[str, str]]:
-    """The campaign's status moves; times in the service's one format, whoever wrote them
-    (Step Functions' EnteredTime has its own)."""
-    return [
-        {
+    """The campaign's status moves, times in the service's one format whoever wrote them (Step
+    Functions' EnteredTime has its own). A move retried after a lost answer appends the same
+    entry twice; it is shown once."""
+    history: list[dict[str, str]] = []
+    for entry in item.get("statusHistory", []):
+        shown = {
             "status": entry["status"],
             "at": to_iso(datetime.fromisoformat(str(entry["at"]).replace("Z", "+00:00"))),
         }
-        for entry in item.get("statusHistory", [])
-    ]
+        if not history or history[-1] != shown:
+            history.append(shown)
+    return history
 
 
 def campaign_view(item: dict[str, Any], counts: CampaignCounts, callback_url: str | None) -> dict[str, Any]:
