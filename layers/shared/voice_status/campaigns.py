@@ -118,9 +118,9 @@ class CreateCampaignRequest(BaseModel):
 
     @field_validator("scheduled_at")
     @classmethod
-    def _within_a_year(cls, value: datetime | None) -> datetime | None:
+    def _within_the_execution_limit(cls, value: datetime | None) -> datetime | None:
         if value is not None and value - utc_now() > MAX_SCHEDULE_AHEAD:
-            raise ValueError("scheduledAt must be at most 355 days ahead")
+            raise ValueError(f"scheduledAt must be at most {MAX_SCHEDULE_AHEAD.days} days ahead")
         return value
 
     @model_validator(mode="after")
