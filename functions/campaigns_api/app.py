@@ -53,6 +53,7 @@ from voice_status.campaigns import (
     plan_start,
     workflow_input,
 )
+from voice_status.completion import is_stale_token
 from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken, MessageNotFound
 from voice_status.reports import StatusReport
 from voice_status.repository import CampaignRepository, MessageRepository
@@ -63,7 +64,6 @@ from voice_status.timeutil import to_iso, utc_now
 SECRET_MAX_AGE_SECONDS = 300
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
 MAX_ERROR_DETAILS = 50  # a 100,000-recipient body can fail in 100,000 places; show the first few
-_STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 logger = Logger()
 tracer = Tracer()
@@ -368,7 +368,7 @@ def _release_scheduled_wait(campaign_id: str, task_token: str) -> None:
             taskToken=task_token, error="CampaignCancelled", cause="Cancelled through the API"
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] not in _STALE_TOKEN_ERRORS:
+        if not is_stale_token(error):
             raise
         logger.info("Scheduled wait already over", extra={"campaign_id": campaign_id})
 

@@ -24,6 +24,11 @@ logger = Logger(child=True)
 _STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
+def is_stale_token(error: ClientError) -> bool:
+    """Step Functions refused a task token because its wait is already over: harmless."""
+    return error.response["Error"]["Code"] in _STALE_TOKEN_ERRORS
+
+
 def notify_if_complete(campaigns: CampaignRepository, sfn: Any, campaign_id: str) -> bool:
     """Send the stored task token when every message of a Sent campaign is final."""
     campaign, counts = campaigns.get_with_counts(campaign_id)
@@ -41,7 +46,7 @@ def send_completion(sfn: Any, task_token: str, campaign_id: str, counts: Campaig
             output=json.dumps({"campaignId": campaign_id, "allFinal": True, "counts": counts.as_dict()}),
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] in _STALE_TOKEN_ERRORS:
+        if is_stale_token(error):
             logger.info("Completion already signalled", extra={"campaign_id": campaign_id})
             return False
         raise

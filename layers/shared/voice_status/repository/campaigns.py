@@ -161,7 +161,7 @@ class CampaignRepository:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not keys.condition_failed(error):
                 raise
             old: Any = error.response.get("Item")
             if not old:

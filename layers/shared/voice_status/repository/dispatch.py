@@ -17,8 +17,6 @@ from voice_status.repository import keys
 from voice_status.statuses import CampaignStatus
 from voice_status.timeutil import now_iso
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-
 
 def _set_if(
     client: Any, table: str, key: dict[str, Any], guard: tuple[str, str], fields: dict[str, Any]
@@ -41,7 +39,7 @@ def _set_if(
             ExpressionAttributeValues=keys.to_attributes(values),
         )
     except ClientError as error:
-        if error.response["Error"]["Code"] == _CONDITION_FAILED:
+        if keys.condition_failed(error):
             return False
         raise
     return True

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 MESSAGE_SK = "MESSAGE"
 CAMPAIGN_SK = "CAMPAIGN"
@@ -79,6 +80,11 @@ def _from_dynamo(value: Any) -> Any:
     if isinstance(value, list | set):
         return [_from_dynamo(inner) for inner in value]
     return value
+
+
+def condition_failed(error: ClientError) -> bool:
+    """A conditional write whose condition did not hold (the repository's normal "no")."""
+    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")
 
 
 def to_attribute(value: Any) -> dict[str, Any]:

@@ -130,7 +130,7 @@ class MessageRepository:
         try:
             self._client.update_item(**update)
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if keys.condition_failed(error):
                 old_item: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
                 raise _ConditionFailed(old_item) from error
             raise
