@@ -68,7 +68,9 @@ def test_any_delivery_order_ends_like_in_order_delivery(
     campaign_id, in_order_to, shuffled_to = _recipient_pair(campaigns)
     lifecycle = LIFECYCLES[lifecycle_name]
     finals_before = sum(campaigns.counts(campaign_id)["final"].values())
-    expected = _deliver(campaigns, campaign_id, _bodies(f"in-order-{in_order_to[1:]}", in_order_to, lifecycle))
+    expected = _deliver(
+        campaigns, campaign_id, _bodies(f"in-order-{in_order_to[1:]}", in_order_to, lifecycle)
+    )
 
     bodies = _bodies(f"shuffled-{shuffled_to[1:]}", shuffled_to, lifecycle)
     repeats = data.draw(st.lists(st.sampled_from(bodies), max_size=5), label="duplicates")
