@@ -63,16 +63,6 @@ def _validation_details(error: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-@app.exception_handler(RecipientNotFound)
-def _unknown_recipient(error: RecipientNotFound) -> Response:
-    return _rejected(404, str(error))
-
-
-@app.exception_handler(MessageIdConflict)
-def _message_id_conflict(error: MessageIdConflict) -> Response:
-    return _rejected(409, str(error))
-
-
 @app.exception_handler(StorageBusy)
 def _storage_busy(error: StorageBusy) -> Response:
     # Not stored: the provider retries. A 5xx here means only that storage failed.
@@ -109,7 +99,12 @@ def record_callback(campaign_id: str, signature: str) -> Response:
         return _rejected(422, "not a valid voice status callback", _validation_details(error))
 
     logger.append_keys(campaign_id=campaign_id, message_id=report.message_id)
-    result = service.record_callback(store, _stepfunctions(), campaign_id, report)
+    try:
+        result = service.record_callback(store, _stepfunctions(), campaign_id, report)
+    except RecipientNotFound as unknown:
+        return _rejected(404, str(unknown))
+    except MessageIdConflict as conflict:
+        return _rejected(409, str(conflict))
     logger.info(
         "Callback recorded",
         extra={"reported": report.status_name, "status": result.status, "applied": result.applied},
