@@ -63,6 +63,16 @@ def _validation_details(error: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+@app.exception_handler(RecipientNotFound)
+def _unknown_recipient(error: RecipientNotFound) -> Response:
+    return _rejected(404, str(error))
+
+
+@app.exception_handler(MessageIdConflict)
+def _message_id_conflict(error: MessageIdConflict) -> Response:
+    return _rejected(409, str(error))
+
+
 @app.exception_handler(StorageBusy)
 def _storage_busy(error: StorageBusy) -> Response:
     # Not stored: the provider retries. A 5xx here means only that storage failed.
@@ -80,7 +90,9 @@ def _unexpected(error: Exception) -> Response:
 
 
 @app.post("/callbacks/voice/<campaign_id>/<signature>")
-@tracer.capture_method(capture_response=False)
+# Errors are answered (and the unexpected ones logged) by the handlers above: a forged callback's
+# 404 is no error of ours to trace.
+@tracer.capture_method(capture_response=False, capture_error=False)
 def record_callback(campaign_id: str, signature: str) -> Response:
     secret = parameters.get_secret(os.environ["CALLBACK_SIGNING_SECRET_ARN"], max_age=SECRET_MAX_AGE_SECONDS)
     if not is_valid_signature(str(secret), campaign_id, signature):
@@ -99,12 +111,7 @@ def record_callback(campaign_id: str, signature: str) -> Response:
         return _rejected(422, "not a valid voice status callback", _validation_details(error))
 
     logger.append_keys(campaign_id=campaign_id, message_id=report.message_id)
-    try:
-        result = service.record_callback(store, _stepfunctions(), campaign_id, report)
-    except RecipientNotFound as unknown:
-        return _rejected(404, str(unknown))
-    except MessageIdConflict as conflict:
-        return _rejected(409, str(conflict))
+    result = service.record_callback(store, _stepfunctions(), campaign_id, report)
     logger.info(
         "Callback recorded",
         extra={"reported": report.status_name, "status": result.status, "applied": result.applied},
