@@ -59,6 +59,7 @@ class _Counters:
         self.requests: Counter[str] = Counter()  # "service:Operation"
         self.failed: Counter[str] = Counter()  # answered 4xx/5xx (failed conditions among them)
         self.writes = ItemWrites()
+        self.events_put = 0  # PutEvents entries: EventBridge bills per event
         self.in_transaction = threading.local()
 
     def install(self) -> None:
@@ -71,9 +72,11 @@ class _Counters:
 
         def counted_call(response: Any) -> Any:
             name = f"{response.service_name}:{response._get_action()}"
+            entries = _put_events_entries(response) if name == "events:PutEvents" else 0
             result = call_action(response)
             with counters.lock:
                 counters.requests[name] += 1
+                counters.events_put += entries
                 if int(result[0]) >= 400:
                     counters.failed[name] += 1
             return result
@@ -108,6 +111,12 @@ class _Counters:
     def snapshot(self) -> tuple[Counter[str], Counter[str], ItemWrites]:
         with self.lock:
             return Counter(self.requests), Counter(self.failed), dataclasses.replace(self.writes)
+
+
+def _put_events_entries(response: Any) -> int:
+    body = response.body
+    parsed = body if isinstance(body, dict) else json.loads(body or "{}")
+    return len(parsed.get("Entries") or [])
 
 
 def _units(item: Any) -> int:
@@ -173,6 +182,8 @@ def measure(size: int, completion_timeout: int) -> dict[str, Any]:
         assert stack.carrier is not None and stack.functions is not None
         requests_before, failed_before, _ = counters.snapshot()
         invocations_before = Counter(stack.functions.invocations)
+        busy_before = dict(stack.functions.busy_seconds)
+        events_before = counters.events_put
         started = time.monotonic()
         response = requests.post(
             f"{stack.api_url}/campaigns",
@@ -211,6 +222,11 @@ def measure(size: int, completion_timeout: int) -> dict[str, Any]:
         campaign = requests.get(f"{stack.api_url}/campaigns/{campaign_id}", timeout=60).json()
         requests_after, failed_after, writes = counters.snapshot()
         invocations = Counter(stack.functions.invocations) - invocations_before
+        busy = {
+            name: seconds - busy_before.get(name, 0.0)
+            for name, seconds in stack.functions.busy_seconds.items()
+        }
+        events_put = counters.events_put - events_before
         transitions = _state_transitions(stack)
         sqs = stack.client("sqs")
         notifications = int(
@@ -239,6 +255,8 @@ def measure(size: int, completion_timeout: int) -> dict[str, Any]:
         "failed_requests": dict(sorted((failed_after - failed_before).items())),
         "item_writes": dataclasses.asdict(writes),
         "lambda_invocations": dict(sorted(invocations.items())),
+        "lambda_busy_seconds": {name: round(seconds, 2) for name, seconds in sorted(busy.items())},
+        "events_put": events_put,
         "lambda_memory_mb": {spec.logical_id: spec.memory_mb for spec in stack.functions.specs.values()},
         "state_transitions": transitions,
         "notifications_queued": notifications,
@@ -267,7 +285,7 @@ def _print(result: dict[str, Any]) -> None:
     print(f"    DynamoDB item writes: {json.dumps(result['item_writes'])}")
     print(f"    Lambda invocations: {json.dumps(result['lambda_invocations'])}")
     print(f"    Step Functions state transitions: {result['state_transitions']}")
-    print(f"    PutEvents calls: {result['requests'].get('events:PutEvents', 0)}; "
+    print(f"    PutEvents calls: {result['requests'].get('events:PutEvents', 0)} ({result['events_put']} events); "
           f"SQS messages queued: {result['notifications_queued']}")  # fmt: skip
 
 
@@ -287,8 +305,12 @@ def main() -> None:
         result = json.loads(run.stdout.strip().splitlines()[-1])
         _print(result)
         results.append(result)
+    # Earlier runs of other sizes stay (a 100,000 run is long, and often run on its own).
+    earlier = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else []
+    measured = {result["size"] for result in results}
+    merged = [result for result in earlier if result["size"] not in measured] + results
     RESULTS_FILE.parent.mkdir(exist_ok=True)
-    RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
+    RESULTS_FILE.write_text(json.dumps(sorted(merged, key=lambda r: r["size"]), indent=2) + "\n")
     print(f"  (results in {RESULTS_FILE.relative_to(RESULTS_FILE.parents[1])})")
 
 
