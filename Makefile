@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv lint typecheck template-check test test-fast local demo bench build deploy clean
+.PHONY: help venv lint typecheck template-check test test-fast local demo bench bench-scale build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,8 +51,11 @@ local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566)
 demo: $(STAMP) ## Start the offline stack, run a simulated campaign to its end, print the result
 	$(BIN)/python -m local.demo
 
-bench: $(STAMP) ## Benchmarks: workflow size, write counts, import time, PutEvents batching
+bench: $(STAMP) ## Benchmarks: transactions, callbacks/s vs raw moto, write counts, import time, workflow size, PutEvents
 	PYTHONPATH=layers/shared:. $(BIN)/python -m tests.bench
+
+bench-scale: $(STAMP) ## Simulated campaigns end to end, per size: time, rate, memory, requests (SIZES=1000,10000,100000)
+	PYTHONPATH=layers/shared:. $(BIN)/python -m tests.bench.bench_scale
 
 build: $(STAMP) ## sam build (arm64 wheels, no container needed)
 	$(BIN)/sam build

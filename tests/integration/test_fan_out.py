@@ -8,7 +8,6 @@ template's rule and delivers to the queue, so these tests see what a consumer se
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import uuid
@@ -16,14 +15,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import jsonschema
 import pytest
-from moto import mock_aws
 
-from local.functions import FunctionSpec, InvocationError
 from local.streams import RecordFilter, StreamPoller, _LiteralPattern
-from local.template import Resolver
 from tests.conftest import EVENTS_DIR, ApiResponse, TestStack, load_event
 from tests.workflow.support import Campaigns
 from voice_status.campaign.model import CampaignWithCounts
@@ -98,7 +93,8 @@ def finals(campaigns: Campaigns, status: str, count: int) -> tuple[str, list[str
 
 
 def poller(stack: TestStack) -> StreamPoller:
-    return StreamPoller(stack.session, stack.functions, stack.stack.resolver)
+    """A poller that leaves the records in the stream, so a fresh one can redeliver them."""
+    return StreamPoller(stack.session, stack.functions, stack.stack.resolver, trim_consumed=False)
 
 
 def queued_events(stack: TestStack, output: str = "NotificationsQueueUrl") -> list[dict[str, Any]]:
@@ -541,127 +537,3 @@ def test_template_filter_lets_through_only_moves_into_final(
     criteria = events["MessageBecameFinal"]["Properties"]["FilterCriteria"]
 
     assert RecordFilter(criteria).matches(record) is expected, case
-
-
-def test_record_filter_ors_its_patterns_and_passes_everything_without_filters() -> None:
-    either = RecordFilter(
-        {"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}, {"Pattern": '{"eventName": ["REMOVE"]}'}]}
-    )
-    assert either.matches({"eventName": "INSERT"})
-    assert either.matches({"eventName": "REMOVE"})
-    assert not either.matches({"eventName": "MODIFY"})
-    assert RecordFilter(None).matches({"eventName": "MODIFY"})
-    with pytest.raises(NotImplementedError):
-        _LiteralPattern('{"eventName": [{"prefix": "INS"}]}')
-
-
-class _FakeFunctions:
-    """A LocalFunctions stand-in with one function `Fn` on a table `t` of keys `pk`: it records the
-    keys of each batch and fails a batch holding a poisoned key."""
-
-    def __init__(self, session: boto3.Session, poisoned: frozenset[str] = frozenset(), **event: Any) -> None:
-        table = session.client("dynamodb").create_table(
-            TableName="t",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )["TableDescription"]
-        spec = FunctionSpec(
-            "Fn", "fn", "arn:aws:lambda:us-east-1:123456789012:function:fn", "", "app.h", 3, 128, {}, []
-        )
-        spec.events = {
-            "Changes": {"Type": "DynamoDB", "Properties": {"Stream": table["LatestStreamArn"], **event}}
-        }
-        self.specs = {"Fn": spec}
-        self.poisoned = poisoned
-        self.batches: list[list[str]] = []
-
-    def invoke(self, function: str, event: dict[str, Any]) -> Any:
-        keys = [record["dynamodb"]["Keys"]["pk"]["S"] for record in event["Records"]]
-        self.batches.append(keys)
-        if self.poisoned & set(keys):
-            raise InvocationError({"errorMessage": "poisoned", "errorType": "ValueError"})
-        return None
-
-
-def _put(session: boto3.Session, *keys: str) -> None:
-    for key in keys:
-        session.client("dynamodb").put_item(TableName="t", Item={"pk": {"S": key}})
-
-
-def _fake_poller(session: boto3.Session, functions: _FakeFunctions) -> StreamPoller:
-    return StreamPoller(session, functions, Resolver({"Resources": {}}, "s", "us-east-1"))  # type: ignore[arg-type]
-
-
-def test_poller_bisects_a_failing_batch_and_gives_up_only_on_the_poisoned_record() -> None:
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        dead_letters = session.client("sqs").create_queue(QueueName="dlq")["QueueUrl"]
-        functions = _FakeFunctions(
-            session,
-            poisoned=frozenset({"c"}),
-            BatchSize=4,
-            BisectBatchOnFunctionError=True,
-            MaximumRetryAttempts=1,
-            DestinationConfig={
-                "OnFailure": {"Type": "SQS", "Destination": "arn:aws:sqs:us-east-1:123456789012:dlq"}
-            },
-        )
-        _put(session, "a", "b", "c", "d", "e")
-        poller = _fake_poller(session, functions)
-
-        summary = poller.drain()
-
-        # [a b c d] fails -> [a b] ok, [c d] fails -> [c] fails, retried once, given up; [d] ok; [e] ok.
-        assert functions.batches == [["a", "b", "c", "d"], ["a", "b"], ["c", "d"], ["c"], ["c"], ["d"], ["e"]]
-        assert len(summary.sent_to_on_failure) == 1
-        body = json.loads(session.client("sqs").receive_message(QueueUrl=dead_letters)["Messages"][0]["Body"])
-        assert body["DDBStreamBatchInfo"]["batchSize"] == 1
-        assert body["DDBStreamBatchInfo"]["startSequenceNumber"] == summary.sent_to_on_failure[0]
-        assert body["responseContext"]["functionError"] == "Unhandled"
-        # Everything is done with: the next drain finds nothing new.
-        assert poller.drain().records_read == 0
-
-
-def test_poller_delivers_records_written_after_moto_rewinds_the_stream() -> None:
-    """moto rolls back a failed transaction by putting back a copy of the table taken before it,
-    stream included: records read meanwhile vanish and the next write reuses their sequence number."""
-    from moto.dynamodb.models import dynamodb_backends
-
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        functions = _FakeFunctions(session)
-        poller = _fake_poller(session, functions)
-        tables = dynamodb_backends["123456789012"]["us-east-1"].tables
-        _put(session, "a")
-        poller.drain()
-
-        before_transaction = copy.deepcopy(tables["t"])
-        _put(session, "rolled-back")
-        poller.drain()
-        tables["t"] = before_transaction  # the failed transaction's rollback
-        _put(session, "after")
-        poller.drain()
-
-        assert functions.batches == [["a"], ["rolled-back"], ["after"]]
-
-
-def test_poller_without_a_retry_limit_keeps_the_shard_blocked_at_the_failing_record() -> None:
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        functions = _FakeFunctions(session, poisoned=frozenset({"b"}), BatchSize=1)  # Lambda's default: -1
-        _put(session, "a", "b", "c")
-        poller = _fake_poller(session, functions)
-
-        first = poller.drain()
-        while_blocked = list(functions.batches)
-        functions.poisoned = frozenset()  # fixed (say, a new deployment)
-        second = poller.drain()
-
-        assert first.blocked == ["Fn.Changes/shardId-00000001541626099285-f35f62ef"]
-        assert first.sent_to_on_failure == []
-        assert while_blocked[0] == ["a"]
-        assert set(map(tuple, while_blocked[1:])) == {("b",)}  # retried, never passed over
-        assert functions.batches[len(while_blocked) :] == [["b"], ["c"]]
-        assert second.blocked == []
