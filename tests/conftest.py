@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,10 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_aws_environment(monkeypatch)
+
+
+def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and one region, so nothing can reach a real account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -119,6 +124,21 @@ def _clear_powertools_caches() -> None:
 
 @pytest.fixture
 def stack(template: dict[str, Any]) -> Iterator[TestStack]:
+    with moto_stack(template) as created:
+        yield created
+
+
+@pytest.fixture(scope="module")
+def module_stack(template: dict[str, Any]) -> Iterator[TestStack]:
+    """One stack shared by a module's tests: for many cases that each write nothing, and fuzzing."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _fake_aws_environment(monkeypatch)
+        with moto_stack(template) as created:
+            yield created
+
+
+@contextmanager
+def moto_stack(template: dict[str, Any]) -> Iterator[TestStack]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
         session = boto3.Session(region_name=REGION)
         created = create_stack(session, parameters=TEST_PARAMETERS, template=template)

@@ -1,12 +1,11 @@
 """POST /callbacks/voice/{campaignId}/{signature}: record one Routee status callback.
 
-Order matters: signature, size, JSON, schema, and only then a write, so a rejected
-callback writes nothing. A 200 is returned only after the write succeeded.
+Order matters: signature, size, encoding, JSON (depth-bounded), schema, and only then a write,
+so a rejected callback writes nothing. A 200 is returned only after the write succeeded.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from typing import Any
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 from voice_status.completion import notify_if_complete
 from voice_status.reports import StatusReport
 from voice_status.repository import CampaignRepository, MessageRepository
+from voice_status.request_body import BodyRejected, body_text, parse_json
 from voice_status.signing import is_valid_signature
 
 MAX_BODY_BYTES = 64 * 1024
@@ -77,13 +77,11 @@ def record_callback(campaign_id: str, signature: str) -> Response:
     if not is_valid_signature(str(secret), campaign_id, signature):
         return _error(403, "invalid callback signature")
 
-    raw = app.current_event.decoded_body or ""
-    if len(raw.encode()) > MAX_BODY_BYTES:
-        return _error(413, f"callback body is larger than {MAX_BODY_BYTES} bytes")
+    event = app.current_event
     try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error(400, "callback body is not valid JSON")
+        body = parse_json(body_text(event.body, bool(event.is_base64_encoded), MAX_BODY_BYTES))
+    except BodyRejected as rejected:
+        return _error(rejected.status_code, f"callback {rejected}")
     try:
         report = StatusReport.model_validate(body)
     except ValidationError as error:

@@ -7,6 +7,7 @@ Powertools validates requests against the pydantic models (422 in the contract's
 makes POST /campaigns idempotent on the `Idempotency-Key` header, and documents the routes.
 """
 
+import binascii
 import json
 import os
 from functools import cache
@@ -57,18 +58,21 @@ from voice_status.completion import is_stale_token
 from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken, MessageNotFound
 from voice_status.reports import StatusReport
 from voice_status.repository import CampaignRepository, MessageRepository
+from voice_status.request_body import BodyRejected, parse_json
 from voice_status.signing import callback_url
 from voice_status.statuses import MessageStatus, parse_message_status
 from voice_status.timeutil import to_iso, utc_now
 
 SECRET_MAX_AGE_SECONDS = 300
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+IDEMPOTENCY_RETRY_AFTER_SECONDS = 1
 MAX_ERROR_DETAILS = 50  # a 100,000-recipient body can fail in 100,000 places; show the first few
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+# parse_json bounds nesting before parsing and refuses NaN/Infinity (BodyRejected -> 400).
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
 app.configure_openapi(
     title="Voice status API",
     version="1.0.0",
@@ -107,7 +111,6 @@ _HTTP_STATUS: dict[type[Exception], int] = {
     NotFoundError: 404,
     CampaignNotCancellable: 409,
     IdempotencyValidationError: 409,
-    IdempotencyAlreadyInProgressError: 409,
 }
 
 
@@ -129,8 +132,6 @@ def _domain_error(error: Exception) -> Response:
         message, details = str(error), [{"field": "status", "message": error.status}]
     elif isinstance(error, IdempotencyValidationError):
         message = "Idempotency-Key was already used with a different request body"
-    elif isinstance(error, IdempotencyAlreadyInProgressError):
-        message = "a request with this Idempotency-Key is still in progress; retry shortly"
     else:
         message = str(error)
     logger.info("Request refused", extra={"status_code": status_code, "reason": type(error).__name__})
@@ -156,6 +157,22 @@ def _invalid_request(error: RequestValidationError | RequestUnsupportedContentTy
     ]
     logger.info("Request invalid", extra={"problems": len(problems)})
     return _error_body(422, "request validation failed", details)
+
+
+@app.exception_handler([BodyRejected, UnicodeDecodeError, binascii.Error])
+def _undecodable_body(error: ValueError) -> Response:
+    # Raised while Powertools decodes the body (bad base64, not UTF-8) or by parse_json (too deep).
+    message = str(error) if isinstance(error, BodyRejected) else "body is not UTF-8 JSON text"
+    return _error_body(400, f"request {message}")
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _same_key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
+    # 409 means "another body"; a concurrent retry of the same request is told to come back,
+    # and then gets the first request's campaign.
+    response = _error_body(429, "a request with this Idempotency-Key is still in progress; retry shortly")
+    response.headers["Retry-After"] = str(IDEMPOTENCY_RETRY_AFTER_SECONDS)
+    return response
 
 
 @app.exception_handler(Exception)
@@ -186,6 +203,9 @@ MessageId = Annotated[str, Path(alias="messageId", min_length=1, max_length=128)
         201: _documented("The campaign.", CampaignView),
         400: _documented("The body is not JSON."),
         409: _documented("Idempotency-Key reused with another body."),
+        429: _documented(
+            "A request with this Idempotency-Key is still in progress: retry after Retry-After."
+        ),
         **_INVALID,
     },
 )

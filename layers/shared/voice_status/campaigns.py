@@ -29,10 +29,10 @@ from pydantic import (
 )
 
 from voice_status.errors import InvalidPageToken
+from voice_status.phone_numbers import PhoneNumber
 from voice_status.statuses import CampaignStatus
 from voice_status.timeutil import to_iso, utc_now
 
-E164_PATTERN = r"^\+[1-9]\d{6,14}$"
 MAX_RECIPIENTS = 100_000
 CHUNK_SIZE = 1000  # recipients per provider request (and per stored chunk item)
 # A Standard execution lives at most one year: the wait for the start, plus up to 7 days waiting
@@ -40,9 +40,6 @@ CHUNK_SIZE = 1000  # recipients per provider request (and per stored chunk item)
 MAX_SCHEDULE_AHEAD = timedelta(days=355)
 DEFAULT_COMPLETION_TIMEOUT_SECONDS = 86_400
 MAX_COMPLETION_TIMEOUT_SECONDS = 604_800
-
-PhoneNumber = Annotated[str, StringConstraints(pattern=E164_PATTERN)]
-
 
 # ----- request -----
 
