@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv lint typecheck template-check test test-fast local demo bench build deploy clean
+.PHONY: help venv lint typecheck template-check test test-fast fuzz local demo bench build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test: lint typecheck template-check ## All quality gates, then the whole test su
 
 test-fast: $(STAMP) ## Tests only, no gates
 	$(BIN)/pytest -q
+
+fuzz: $(STAMP) ## Longer fuzzing run of the API (FUZZ_EXAMPLES per test, default 1000; FUZZ_SEED, default 7)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C
 	$(BIN)/python -m local

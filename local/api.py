@@ -50,7 +50,7 @@ def api_routes(specs: dict[str, FunctionSpec]) -> list[Route]:
 
 def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for a request; None if no path matches. A path that matches with another method
-    returns that route with method "" so the caller can answer 405."""
+    returns that route with method "" (API Gateway answers both with its no-route 403)."""
     path_match = None
     for route in routes:
         found = route.pattern.match(path)
