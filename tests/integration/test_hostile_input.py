@@ -218,18 +218,18 @@ def test_a_concurrent_repeat_of_an_idempotency_key_is_told_to_retry_then_gets_th
     headers = {**HEADERS, "Idempotency-Key": "concurrent-1"}
     body = _campaign(name="Concurrent")
     repeats: list[dict[str, Any]] = []
-    start_workflow = api._start_workflow
+    create = api._create_campaign
 
-    def start_while_a_repeat_arrives(*args: Any) -> None:
+    def create_while_a_repeat_arrives(*args: Any) -> Any:
         # The repeat runs while the first request is between its idempotency record and its answer
         # (called directly: the local invoke lock would serialise the two).
         found = match_route(api_routes(functions.specs), "POST", "/campaigns")
         assert found is not None
         event = proxy_event(found[0], "/campaigns", {}, body=json.dumps(body), headers=headers)
         repeats.append(api.lambda_handler(event, LambdaContext(functions.spec_for("CampaignsApiFunction"))))
-        start_workflow(*args)
+        return create(*args)
 
-    monkeypatch.setattr(api, "_start_workflow", start_while_a_repeat_arrives)
+    monkeypatch.setattr(api, "_create_campaign", create_while_a_repeat_arrives)
     first = hostile.stack.api("POST", "/campaigns", body, headers=headers)
     monkeypatch.undo()
 

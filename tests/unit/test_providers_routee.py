@@ -90,7 +90,7 @@ def submission(
         "from_number": "+302100000000",
         "recipients": recipients,
         "callback_url": callback_url,
-        "message": TextMessage("Your appointment is tomorrow."),
+        "message": TextMessage(text="Your appointment is tomorrow."),
     }
     return Submission(**(values | fields))  # type: ignore[arg-type]
 

@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from voice_status.phone_numbers import PhoneNumber
+from voice_status.phones import PhoneNumber
 from voice_status.statuses import MessageStatus, parse_message_status
 from voice_status.timeutil import to_iso, utc_now
 
@@ -86,7 +86,7 @@ class StatusReport(BaseModel):
 
     message_id: MessageId = Field(alias="messageId")
     status: ReportedStatus
-    to: PhoneNumber | None = None
+    to: PhoneNumber = Field(description="The recipient, E.164: with the URL's campaign, names the message.")
     # Not E.164 necessarily: a caller id can be an alphanumeric sender name.
     from_: str | None = Field(default=None, alias="from", max_length=32)
     campaign_tracking_id: str | None = Field(default=None, alias="campaignTrackingId", max_length=128)
@@ -112,7 +112,6 @@ class StatusReport(BaseModel):
     def details(self) -> dict[str, Any]:
         """The optional fields worth keeping on the message item, without empty ones."""
         kept = {
-            "to": self.to,
             "from": self.from_,
             "campaignTrackingId": self.campaign_tracking_id,
             "duration": self.duration,
