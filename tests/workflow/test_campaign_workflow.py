@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.workflow.support import Campaigns, FakeProvider, message_id, recipients
 from voice_status.providers.base import ProviderError, Submission
@@ -212,3 +213,30 @@ def test_a_retried_dispatch_does_not_resend_the_chunk_it_crashed_on(
     assert dispatch_calls(campaigns, campaign_id) == 1  # one state entry: all chunks, retried inside it
     failed = [event for event in campaigns.history(campaign_id) if event["type"] == "TaskFailed"]
     assert [event["taskFailedEventDetails"]["error"] for event in failed] == ["ConnectionResetError"]
+
+
+@pytest.mark.parametrize("function", ["AwaitScheduledStartFunction", "AwaitCompletionFunction"])
+def test_a_transient_error_in_a_wait_task_is_retried(
+    campaigns: Campaigns, provider: FakeProvider, monkeypatch: pytest.MonkeyPatch, function: str
+) -> None:
+    store = campaigns.stack.functions.module(function).store
+    write = "store_schedule_token" if function == "AwaitScheduledStartFunction" else "store_completion_token"
+    original = getattr(store, write)
+    failures = iter([True])
+
+    def hiccup(*args: object) -> bool:
+        if next(failures, False):
+            raise ClientError(
+                {"Error": {"Code": "InternalServerError", "Message": "DynamoDB hiccup"}}, "UpdateItem"
+            )
+        return bool(original(*args))
+
+    monkeypatch.setattr(store, write, hiccup)
+    numbers = recipients(2)
+    provider.tracking = dict.fromkeys(numbers, "Completed")
+    campaign_id = campaigns.create(numbers, seconds_until_start=2, completion_timeout_seconds=1)
+
+    campaigns.wait_for_end(campaign_id, "SUCCEEDED")
+    assert campaigns.statuses(campaign_id) == ["Scheduled", "Queued", "Running", "Sent", "Finished"]
+    failed = [event for event in campaigns.history(campaign_id) if event["type"].endswith("Failed")]
+    assert [event["type"] for event in failed] == ["TaskFailed"], failed

@@ -61,7 +61,7 @@ def test_workflow_samples_walk_a_campaign_through_its_tasks(
         "done": True,
         "allFinal": False,
         "pending": 1,
-        "failureReason": "1 recipients never reached a final status (1 never reported by the provider)",
+        "failureReason": "1 recipient never reached a final status (1 never reported by the provider)",
     }
 
     campaigns.advance(campaign_id, CampaignStatus.FINISHED)

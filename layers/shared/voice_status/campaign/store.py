@@ -586,7 +586,7 @@ class CampaignStore:
                 if time.monotonic() >= deadline:
                     raise StorageBusy(f"still conflicting after {retries} retries") from error
             retries += 1
-            ceiling = min(policy.max_delay_seconds, policy.base_delay_seconds * 2**retries)
+            ceiling = min(policy.max_delay_seconds, policy.base_delay_seconds * 2 ** min(retries, 16))
             self._sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not crypto
 
     # ----- plumbing -----

@@ -131,8 +131,9 @@ class ReconciliationVerdict:
     def failure_reason(self) -> str | None:
         if self.all_final:
             return None
+        recipients = "recipient" if self.pending == 1 else "recipients"
         return (
-            f"{self.pending} recipients never reached a final status "
+            f"{self.pending} {recipients} never reached a final status "
             f"({self.unreported} never reported by the provider)"
         )
 
