@@ -8,11 +8,14 @@ PYTHON ?= $(shell for c in python3.13 $$(ls -d "$$(pyenv root 2>/dev/null || ech
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins an older boto3 than the other tools: it gets a virtualenv of its own inside .venv.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv lint typecheck template-check test test-fast local demo bench bench-scale build deploy clean
+.PHONY: help venv lint typecheck template-check test test-fast fuzz local demo bench bench-scale build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,6 +28,11 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
 venv: $(STAMP) ## Create the virtualenv from requirements-dev.txt
 
 lint: $(STAMP) ## ruff lint and format check
@@ -35,15 +43,19 @@ typecheck: $(STAMP) ## mypy on layers, local and each function (functions are ch
 	$(BIN)/mypy layers/shared local
 	@for f in $(FUNCTIONS); do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
 
-template-check: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml
+template-check: $(STAMP) $(CHECKOV_STAMP) ## cfn-lint, sam validate --lint, then checkov (.checkov.yaml) on template.yaml
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
 
 test: lint typecheck template-check ## All quality gates, then the whole test suite with coverage
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered
 
 test-fast: $(STAMP) ## Tests only, no gates
 	$(BIN)/pytest -q
+
+fuzz: $(STAMP) ## Longer fuzzing run of the API (FUZZ_EXAMPLES per test, default 1000; FUZZ_SEED, default 7)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C
 	$(BIN)/python -m local

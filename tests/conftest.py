@@ -31,6 +31,10 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_aws_environment(monkeypatch)
+
+
+def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and one region, so nothing can reach a real account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -47,6 +51,16 @@ def stack(template: dict[str, Any]) -> Iterator[InMemoryStack]:
     with in_memory_stack(template) as created:
         os.environ["API_URL"] = "https://api.example.test/dev"
         yield created
+
+
+@pytest.fixture(scope="module")
+def module_stack(template: dict[str, Any]) -> Iterator[InMemoryStack]:
+    """One stack shared by a module's tests: for many cases that each write nothing, and fuzzing."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _fake_aws_environment(monkeypatch)
+        with in_memory_stack(template) as created:
+            os.environ["API_URL"] = "https://api.example.test/dev"
+            yield created
 
 
 def load_event(name: str) -> dict[str, Any]:
