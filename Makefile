@@ -17,12 +17,14 @@ FUNCTIONS := $(wildcard functions/*/app.py)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt
+$(STAMP): requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.11+ found (tried python3.13, pyenv 3.13, python3)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON) ($$($(PYTHON) -V))"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@# The voice-status client, editable; its dependencies are already pinned above.
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create the virtualenv from requirements-dev.txt
@@ -31,8 +33,8 @@ lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP) ## mypy on layers, local and each function (functions are checked one by one: each has an app.py)
-	$(BIN)/mypy layers/shared local
+typecheck: $(STAMP) ## mypy on layers, local, the client and each function (functions are checked one by one: each has an app.py)
+	$(BIN)/mypy layers/shared local client
 	@for f in $(FUNCTIONS); do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
 
 template-check: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml
