@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv lint typecheck template-check test test-fast local demo bench build deploy clean
+.PHONY: help venv chromium lint typecheck template-check test test-fast local demo bench openapi build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -41,11 +41,17 @@ template-check: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
 
-test: lint typecheck template-check ## All quality gates, then the whole test suite with coverage
+test: lint typecheck template-check chromium ## All quality gates, then the whole test suite with coverage
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered
 
-test-fast: $(STAMP) ## Tests only, no gates
+test-fast: $(STAMP) chromium ## Tests only, no gates
 	$(BIN)/pytest -q
+
+# The Swagger UI browser test drives Debian's Chromium; where it cannot be installed the test skips.
+chromium: ## Install Debian's chromium for the browser test, where it is missing and apt-get can
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } \
+		|| echo "chromium is not installed (needs apt-get as root): the browser test will be skipped"
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C
 	$(BIN)/python -m local
@@ -55,6 +61,9 @@ demo: $(STAMP) ## Start the offline stack, run a simulated campaign to its end, 
 
 bench: $(STAMP) ## Benchmarks: workflow size, write counts, import time, PutEvents batching
 	PYTHONPATH=layers/shared:. $(BIN)/python -m tests.bench
+
+openapi: $(STAMP) ## Rewrite docs/openapi.json from the API's code (a test fails while it is stale)
+	$(BIN)/python -m local.openapi_document
 
 build: $(STAMP) ## sam build (arm64 wheels, no container needed)
 	$(BIN)/sam build

@@ -119,7 +119,11 @@ def _unauthenticated_prefixes(functions: LocalFunctions, routes: list[Route]) ->
         for event in spec.events.values()
         if event.get("Type") == "Api" and (event["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
     }
-    return tuple(route.resource.split("{", 1)[0] for route in routes if route.resource in open_resources)
+    return tuple(
+        route.resource.split("{", 1)[0]
+        for route in routes
+        if route.resource in open_resources and "{" in route.resource  # not /swagger's own prefix
+    )
 
 
 def _handler_class(server: ApiServer) -> type[BaseHTTPRequestHandler]:

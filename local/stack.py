@@ -198,6 +198,7 @@ class LocalStack:
             "VoiceProvider": provider,
             "CallbackBaseUrl": self.api_url,
             "LogLevel": settings.log_level,
+            "PublicApiDocs": "true",  # Swagger UI at /swagger; on AWS only when asked for
         }
         _check_allowed(template, parameters)
         if provider not in LOCAL_PROVIDERS:
