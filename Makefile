@@ -36,10 +36,13 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy on layers, local, the client and each function (functions are checked one by one: each has an app.py)
 	$(BIN)/mypy layers/shared local client
 	@for f in $(FUNCTIONS); do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
+	$(BIN)/mypy examples/consumer/consumer/app.py
 
-template-check: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml
+template-check: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml and the sample consumer's
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint examples/consumer/template.yaml
+	$(BIN)/sam validate --lint --template examples/consumer/template.yaml
 
 test: lint typecheck template-check chromium ## All quality gates, then the whole test suite with coverage
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered

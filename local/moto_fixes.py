@@ -6,6 +6,9 @@ between (an item, its stream record) silently vanishes. Duplicate final callback
 transactions routinely, and handlers, Step Functions tasks and the stream poller write
 concurrently, so writes were lost now and then. Running moto's DynamoDB and DynamoDB Streams
 backend operations one at a time makes the rollback safe, in server mode and in mock_aws alike.
+
+EventBridge targets (moto 5.2): the envelope delivered to a queue lacks `account`, which
+EventBridge always sends and consumers' parsers (Powertools' EventBridgeModel) require.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.events.utils import EventTemplateParser
 
 _dynamodb_lock = threading.RLock()
 _applied = False
@@ -45,3 +49,12 @@ def serialize_dynamodb() -> None:
             ):
                 setattr(backend, name, _serialized(member))
     _applied = True
+
+
+def complete_event_envelopes() -> None:
+    """Deliver events to targets with the `account` field, as EventBridge does."""
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0",', '"version": "0", "account": "<account>",', 1
+        )

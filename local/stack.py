@@ -26,7 +26,7 @@ from moto.server import ThreadedMotoServer
 
 from local.api_server import ApiServer
 from local.functions import FUNCTION_TYPE, LAYER_TYPE, LocalFunctions, function_specs
-from local.moto_fixes import serialize_dynamodb
+from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template, resources_of_type
 
@@ -311,6 +311,7 @@ def _checked_moto_server(port: int) -> ThreadedMotoServer:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind((HOST, port))
     serialize_dynamodb()
+    complete_event_envelopes()
     return ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
 
 

@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from local.api import api_routes, match_route, proxy_event
 from local.functions import LocalFunctions, function_specs
-from local.moto_fixes import serialize_dynamodb
+from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template
 
@@ -30,6 +30,7 @@ REGION = "us-east-1"
 TEST_PARAMETERS = {"VoiceProvider": "silent", "LogLevel": "WARNING"}
 
 
+complete_event_envelopes()  # moto omits the envelope's account field
 serialize_dynamodb()  # moto's transaction rollback is only safe one operation at a time
 
 
