@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv chromium lint typecheck template-check test test-fast local demo bench openapi build deploy clean
+.PHONY: help venv chromium lint typecheck template-check test test-fast local invoke demo bench openapi build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ chromium: ## Install Debian's chromium for the browser test, where it is missing
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C
 	$(BIN)/python -m local
+
+invoke: $(STAMP) ## One sample event through its function on a fresh offline stack: make invoke EVENT=events/callback-ringing.json
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<function>-<case>.json"; exit 2; }
+	$(BIN)/python -m local.invoke $(EVENT)
 
 demo: $(STAMP) ## Start the offline stack, run a simulated campaign to its end, print the result
 	$(BIN)/python -m local.demo
