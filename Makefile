@@ -1,4 +1,4 @@
-# Single entry point. Every target bootstraps .venv from the pinned requirements first.
+# Single entry point. Every target bootstraps .venv from the hashed locks first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -8,11 +8,14 @@ PYTHON ?= $(shell for c in python3.13 $$(ls -d "$$(pyenv root 2>/dev/null || ech
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The SAM CLI pins boto3 exactly, so it lives in a virtualenv of its own, linked as .venv/bin/sam.
+SAM_VENV := $(VENV)/sam
+SAM_STAMP := $(SAM_VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv chromium lint typecheck template-check test test-fast local invoke demo bench openapi build deploy clean
+.PHONY: help venv chromium lint typecheck template-check test test-fast local invoke demo bench openapi lock build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -27,7 +30,14 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-venv: $(STAMP) ## Create the virtualenv from requirements-dev.txt
+$(SAM_STAMP): requirements-sam.txt $(STAMP)
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	ln -sfn ../sam/bin/sam $(BIN)/sam
+	touch $(SAM_STAMP)
+
+venv: $(STAMP) $(SAM_STAMP) ## Create the virtualenvs from the hashed locks (requirements-dev.txt, requirements-sam.txt)
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -38,7 +48,7 @@ typecheck: $(STAMP) ## mypy on layers, local, the client and each function (func
 	@for f in $(FUNCTIONS); do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
 	$(BIN)/mypy examples/consumer/consumer/app.py
 
-template-check: $(STAMP) ## cfn-lint and sam validate --lint on template.yaml and the sample consumer's
+template-check: $(STAMP) $(SAM_STAMP) ## cfn-lint and sam validate --lint on template.yaml and the sample consumer's
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint examples/consumer/template.yaml
@@ -72,7 +82,18 @@ bench: $(STAMP) ## Benchmarks: workflow size, write counts, import time, PutEven
 openapi: $(STAMP) ## Rewrite docs/openapi.json from the API's code (a test fails while it is stale)
 	$(BIN)/python -m local.openapi_document
 
-build: $(STAMP) ## sam build (arm64 wheels, no container needed)
+# Locks with hashes, re-resolved to the newest versions the .in files allow. The layer's is for
+# Lambda (python3.13, arm64); the dev environment's is universal (Python 3.11+, any platform) and
+# keeps the layer's versions, so tests run what is deployed.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --upgrade --generate-hashes --custom-compile-command "make lock"
+lock: $(STAMP) ## Refresh the hashed locks: the layer's, the dev environment's and the SAM CLI's
+	$(UV_COMPILE) --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
+		layers/shared/requirements.in -o layers/shared/requirements.txt
+	$(UV_COMPILE) --universal --python-version 3.11 --constraint layers/shared/requirements.txt \
+		requirements-dev.in -o requirements-dev.txt
+	$(UV_COMPILE) --universal --python-version 3.11 requirements-sam.in -o requirements-sam.txt
+
+build: $(STAMP) $(SAM_STAMP) ## sam build (arm64 wheels, no container needed)
 	$(BIN)/sam build
 
 deploy: build ## sam deploy with samconfig.toml (CONFIG_ENV=dev|prod)
