@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from local.api import api_routes, match_route, proxy_event
 from local.functions import LocalFunctions, function_specs
-from local.moto_fixes import serialize_dynamodb
+from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import load_template
 
@@ -103,6 +103,7 @@ def in_memory_stack(
 ) -> Iterator[InMemoryStack]:
     """A fresh in-memory stack from template.yaml; call inside fake credentials for one region."""
     serialize_dynamodb()  # moto as the offline stack runs it: isolated operations, bounded streams
+    complete_event_envelopes()  # and EventBridge envelopes with their account field
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):  # type: ignore[call-overload]
         session = boto3.Session(region_name=REGION)
