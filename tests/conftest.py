@@ -58,6 +58,19 @@ class ApiResponse:
     headers: dict[str, str]
 
 
+def api_response(result: dict[str, Any]) -> ApiResponse:
+    """An API function's answer (a proxy integration result) as the HTTP client sees it."""
+    text = result.get("body") or ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = text
+    headers = dict(result.get("headers") or {})
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(values)
+    return ApiResponse(result["statusCode"], body, headers)
+
+
 @dataclass
 class TestStack:
     """A stack in moto plus helpers that call its functions like API Gateway and Lambda do."""
@@ -95,16 +108,7 @@ class TestStack:
         return self.api_event(route.function, event)
 
     def api_event(self, function: str, event: dict[str, Any]) -> ApiResponse:
-        result = self.invoke(function, event)
-        text = result.get("body") or ""
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = text
-        headers = dict(result.get("headers") or {})
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers[name] = ", ".join(values)
-        return ApiResponse(result["statusCode"], body, headers)
+        return api_response(self.invoke(function, event))
 
     def secret(self, output: str = "CallbackSigningSecretArn") -> str:
         secret_id = self.outputs[output]

@@ -1,57 +1,23 @@
-"""Every events/callback-*.json invoked the way `sam local invoke CallbackFunction -e` would."""
+"""Every events/callback-*.json invoked the way `sam local invoke CallbackFunction -e` would.
+
+The set-up and the expectations are tests/sample_events.py's, shared with the container tier."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import EVENTS_DIR, TestStack, load_event
-
-EVENTS_SIGNING_KEY = "events-signing-key-not-secret"  # the key the sample events are signed with
-
-# In delivery order: (file, status code, message status after it, applied)
-SEQUENCE = [
-    ("callback-ringing.json", 200, "Ringing", True),
-    ("callback-ringing-duplicate.json", 200, "Ringing", False),
-    ("callback-initiated-out-of-order.json", 200, "Ringing", False),
-    ("callback-completed.json", 200, "Completed", True),
-    ("callback-tracking-shape.json", 200, "Completed", False),
-    ("callback-status-spelled-loosely.json", 200, "NoAnswer", True),
-    ("callback-bad-signature.json", 403, None, None),
-    ("callback-signature-for-other-campaign.json", 403, None, None),
-    ("callback-malformed-json.json", 400, None, None),
-    ("callback-missing-status.json", 422, None, None),
-    ("callback-unknown-status.json", 422, None, None),
-    ("callback-bad-date.json", 422, None, None),
-]
-
-
-@pytest.fixture
-def signed_stack(stack: TestStack) -> TestStack:
-    stack.client("secretsmanager").put_secret_value(
-        SecretId=stack.outputs["CallbackSigningSecretArn"], SecretString=EVENTS_SIGNING_KEY
-    )
-    return stack
-
-
-def _table_items(stack: TestStack) -> list[dict]:
-    return stack.client("dynamodb").scan(TableName=stack.outputs["TableName"], ConsistentRead=True)["Items"]
+from tests.conftest import TestStack
+from tests.sample_events import (
+    CALLBACK_SEQUENCE,
+    check_callback_events,
+    in_process,
+    prepare_callback_events,
+    sample_files,
+)
 
 
 def test_the_sequence_covers_every_callback_event_file() -> None:
-    assert {name for name, *_ in SEQUENCE} == {path.name for path in EVENTS_DIR.glob("callback-*.json")}
+    assert {name for name, *_ in CALLBACK_SEQUENCE} == sample_files("callback")
 
 
-def test_each_event_file_gets_the_contracts_answer(signed_stack: TestStack) -> None:
-    for name, status_code, status, applied in SEQUENCE:
-        before = _table_items(signed_stack)
-        response = signed_stack.api_event("CallbackFunction", load_event(name))
-        assert response.status_code == status_code, (name, response.body)
-        assert response.headers.get("Content-Type") == "application/json"
-        if status_code == 200:
-            assert response.body["status"] == status, name
-            assert response.body["applied"] is applied, name
-        else:
-            assert isinstance(response.body["error"], str) and response.body["error"], name
-            assert _table_items(signed_stack) == before, f"{name} was rejected but wrote something"
-        if status_code == 422:
-            assert response.body["details"], name
+def test_each_event_file_gets_the_contracts_answer(stack: TestStack) -> None:
+    prepare_callback_events(stack)
+    check_callback_events(stack, in_process(stack))

@@ -16,7 +16,14 @@ import openapi_spec_validator
 import pytest
 
 from local.api import api_routes, match_route, proxy_event
-from tests.conftest import EVENTS_DIR, TestStack, load_event
+from tests.conftest import TestStack
+from tests.sample_events import (
+    API_EVENT_STATUS_CODES,
+    check_campaigns_api_events,
+    in_process,
+    prepare_campaigns_api_events,
+    sample_files,
+)
 from voice_status.campaigns import CreateCampaignRequest, new_campaign_item, plan_start
 from voice_status.repository import CampaignRepository, keys
 from voice_status.signing import callback_url, sign_campaign
@@ -483,39 +490,14 @@ def test_the_openapi_document_describes_the_routes(stack: TestStack) -> None:
     assert {"messageId", "status"} <= set(status_report["required"])
 
 
-# The sample events use these ids; the test seeds them so the reads answer 200.
-EVENT_CAMPAIGN_ID = "5b1f6a2e-3c4d-4e8f-9a0b-1c2d3e4f5a6b"
-EVENT_MESSAGE_ID = "8d3c2a4e-8b8e-4c8f-9d3e-2f5b6a7c8d90"
-EVENT_STATUS_CODES = {
-    "campaigns_api-create.json": 201,
-    "campaigns_api-create-invalid.json": 422,
-    "campaigns_api-get.json": 200,
-    "campaigns_api-list-messages.json": 200,
-    "campaigns_api-get-message.json": 200,
-    "campaigns_api-cancel.json": 200,  # last: it ends the seeded campaign
-    "campaigns_api-openapi.json": 200,
-}
-
-
 def test_every_sample_event_file_is_covered() -> None:
-    assert set(EVENT_STATUS_CODES) == {path.name for path in EVENTS_DIR.glob("campaigns_api-*.json")}
+    assert set(API_EVENT_STATUS_CODES) == sample_files("campaigns_api")
 
 
 def test_each_sample_event_gets_the_expected_answer(stack: TestStack) -> None:
-    _seed(stack, EVENT_CAMPAIGN_ID, "Queued")
-    _callback(stack, EVENT_CAMPAIGN_ID, EVENT_MESSAGE_ID, "Completed", "2026-03-01T10:00:30Z")
-
-    for name, status_code in EVENT_STATUS_CODES.items():
-        # Invoked the way `sam local invoke CampaignsApiFunction -e events/<name>` does.
-        result = stack.invoke("CampaignsApiFunction", load_event(name))
-        assert result["statusCode"] == status_code, (name, result.get("body"))
-        body = json.loads(result["body"])
-        if status_code >= 400:
-            assert body["error"] and isinstance(body["details"], list), name
-    listed = json.loads(
-        stack.invoke("CampaignsApiFunction", load_event("campaigns_api-list-messages.json"))["body"]
-    )
-    assert [item["messageId"] for item in listed["items"]] == [EVENT_MESSAGE_ID]
+    # The set-up and the expectations are tests/sample_events.py's, shared with the container tier.
+    prepare_campaigns_api_events(stack)
+    check_campaigns_api_events(stack, in_process(stack))
 
 
 def test_the_largest_campaign_is_accepted_in_one_request_and_stored_in_chunks(stack: TestStack) -> None:
