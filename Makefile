@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv lint typecheck template-check test test-fast local demo bench build deploy clean
+.PHONY: help venv lint typecheck template-check test test-fast test-container local demo bench build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: lint typecheck template-check ## All quality gates, then the whole test su
 
 test-fast: $(STAMP) ## Tests only, no gates
 	$(BIN)/pytest -q
+
+test-container: $(STAMP) ## The real sam local invoke/start-api on every events file, in containers (sets up what is missing)
+	local/container/run-tier.sh
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C
 	$(BIN)/python -m local

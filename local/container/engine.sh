@@ -2,6 +2,7 @@
 # A container engine for `sam local` on this machine: use the one that answers, else start dockerd.
 #
 #   engine.sh start   make sure an engine answers; print `export DOCKER_HOST=...` when it is ours
+#                     (with CONTAINER_ENGINE_STARTED=1 when this call started it)
 #   engine.sh stop    stop the dockerd that `start` launched (nothing else)
 #
 # The dockerd started here keeps everything under $CONTAINER_HOME (data, exec root, socket, log) and
@@ -52,7 +53,7 @@ start() {
 		[ $SECONDS -lt $deadline ] || impossible "dockerd did not answer within 60 s"
 		sleep 0.5
 	done
-	echo "export DOCKER_HOST=$OURS"
+	echo "export DOCKER_HOST=$OURS CONTAINER_ENGINE_STARTED=1"
 }
 
 stop() {
