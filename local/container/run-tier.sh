@@ -31,9 +31,14 @@ set -e
 [ $status = 3 ] && skip "no container engine (reason above)"
 [ $status = 0 ] || exit $status
 eval "$engine"
-if [ "${CONTAINER_ENGINE_STARTED:-}" = 1 ]; then
-	trap 'local/container/engine.sh stop' EXIT
-fi
+finish() {
+	# SAM stops its warm containers on Ctrl-C but leaves them behind, exited.
+	docker ps -aq --filter label=sam.cli.container.type --filter status=exited | xargs -r docker rm >/dev/null || true
+	if [ "${CONTAINER_ENGINE_STARTED:-}" = 1 ]; then
+		local/container/engine.sh stop
+	fi
+}
+trap finish EXIT
 
 if [ -z "${SAM_LOCAL_INVOKE_IMAGE+set}" ]; then
 	step "runtime image"
