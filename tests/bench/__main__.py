@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = ["bench_callback", "bench_workflow", "bench_putevents"]
+BENCHMARKS = ["bench_transactions", "bench_callback", "bench_workflow", "bench_putevents"]
 
 for name in BENCHMARKS:
     try:

@@ -12,14 +12,14 @@ from local.stack import LocalStack
 from tests.conftest import EVENTS_DIR, TestStack, api_response
 from tests.container.conftest import SamLocal
 from tests.sample_events import (
-    check_callback_events,
-    check_campaigns_api_events,
-    check_stream_publisher_event,
-    check_workflow_events,
+    check_api_samples,
+    check_callback_samples,
+    check_stream_publisher_sample,
+    check_workflow_samples,
     every_sample,
-    prepare_callback_events,
-    prepare_campaigns_api_events,
-    prepare_workflow_events,
+    prepare_api_samples,
+    prepare_callback_samples,
+    prepare_workflow_samples,
     sample_files,
     table_items,
 )
@@ -43,23 +43,23 @@ def test_the_env_file_gives_each_function_what_the_offline_stack_gives_it(
 
 
 def test_callback_events(sam: SamLocal, stack: TestStack) -> None:
-    prepare_callback_events(stack)
-    check_callback_events(stack, sam.invoke)
+    prepare_callback_samples(stack)
+    check_callback_samples(stack, sam.invoke)
 
 
 def test_campaigns_api_events(sam: SamLocal, stack: TestStack) -> None:
-    prepare_campaigns_api_events(stack)
-    check_campaigns_api_events(stack, sam.invoke)
+    prepare_api_samples(stack)
+    check_api_samples(stack, sam.invoke)
 
 
 def test_workflow_events(sam: SamLocal, stack: TestStack) -> None:
-    campaign_id, _ = prepare_workflow_events(stack)
-    check_workflow_events(stack, sam.invoke, campaign_id, tracked={})  # the silent provider tracks nothing
+    campaign_id, _ = prepare_workflow_samples(stack)
+    check_workflow_samples(stack, sam.invoke, campaign_id, tracked={})  # the silent provider tracks nothing
 
 
 @pytest.mark.parametrize("sample", sorted(sample_files("stream_publisher")))
 def test_stream_publisher_events(sam: SamLocal, stack: TestStack, sample: str) -> None:
-    check_stream_publisher_event(stack, sam.invoke, sample)
+    check_stream_publisher_sample(stack, sam.invoke, sample)
 
 
 def test_the_sam_local_invoke_command_answers_a_sample(sam: SamLocal, stack: TestStack) -> None:

@@ -12,7 +12,6 @@ from local.api import api_routes, match_route
 from tests.conftest import TestStack
 from tests.container.conftest import INVOCATIONS, SamLocal, free_port
 from tests.workflow.support import Campaigns
-from voice_status.repository import keys
 from voice_status.signing import sign_campaign
 from voice_status.timeutil import now_iso
 
@@ -57,7 +56,7 @@ def test_start_api_serves_a_campaign_and_its_signed_callback(sam: SamLocal, stac
     assert (again.status_code, again.json()["campaignId"]) == (201, campaign_id)
 
     # The workflow (moto's interpreter, in the offline stack) dispatches it through the silent provider.
-    campaigns.wait_until(campaign_id, lambda item: item["status"] == "Sent", "the campaign is dispatched")
+    campaigns.wait_for_sent(campaign_id)
     shown = api("GET", f"/campaigns/{campaign_id}")
     assert shown.status_code == 200, shown.text
     assert shown.json()["status"] == "Sent"
@@ -78,10 +77,12 @@ def test_start_api_serves_a_campaign_and_its_signed_callback(sam: SamLocal, stac
     assert recorded.status_code == 200, recorded.text
     assert recorded.json() == {"messageId": "start-api-message-1", "status": "Completed", "applied": True}
 
-    stored = stack.client("dynamodb").get_item(
-        TableName=stack.outputs["TableName"], Key=keys.message_key("start-api-message-1"), ConsistentRead=True
+    stored = campaigns.store.get_message("start-api-message-1")
+    assert stored is not None and (stored.campaign_id, stored.to, stored.status) == (
+        campaign_id,
+        RECIPIENTS[0],
+        "Completed",
     )
-    assert keys.from_item(stored["Item"])["status"] == "Completed"
     assert campaigns.counts(campaign_id) == {"total": 2, "pending": 1, "final": {"Completed": 1}}
 
     message = api("GET", "/messages/start-api-message-1")
@@ -90,6 +91,9 @@ def test_start_api_serves_a_campaign_and_its_signed_callback(sam: SamLocal, stac
         "Completed",
         True,
     )
+    sent = api("GET", "/campaigns?status=Sent")
+    assert sent.status_code == 200, sent.text
+    assert [item["campaignId"] for item in sent.json()["items"]] == [campaign_id]
     listed = api("GET", f"/campaigns/{campaign_id}/messages?status=Completed")
     assert listed.status_code == 200, listed.text
     assert [item["messageId"] for item in listed.json()["items"]] == ["start-api-message-1"]

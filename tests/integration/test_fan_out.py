@@ -23,7 +23,7 @@ from local.streams import RecordFilter, StreamPoller, _LiteralPattern
 from local.template import Resolver
 from tests.conftest import TestStack, load_event
 from tests.notifications import assert_valid_detail, event_ids, queued_events
-from tests.sample_events import check_stream_publisher_event, in_process, sample_files
+from tests.sample_events import check_stream_publisher_sample, in_process, sample_files
 from voice_status.counts import CampaignCounts
 from voice_status.signing import sign_campaign
 from voice_status.views import (
@@ -384,7 +384,7 @@ def test_campaign_final_events_reach_the_queue_and_other_sources_do_not(stack: T
 @pytest.mark.parametrize("sample", sorted(sample_files("stream_publisher")))
 def test_sample_stream_events_publish_their_final_moves(stack: TestStack, sample: str) -> None:
     # The expectations are tests/sample_events.py's, shared with the container tier.
-    check_stream_publisher_event(stack, in_process(stack), sample)
+    check_stream_publisher_sample(stack, in_process(stack), sample)
 
 
 # ----- local/streams.py on its own -----

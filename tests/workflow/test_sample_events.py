@@ -1,7 +1,7 @@
 """Every events/<workflow function>-*.json invoked like `sam local invoke -e` would, in the order the
 workflow calls them, against the sample campaign they name.
 
-The set-up and the expectations are tests/sample_events.py's, shared with the container tier."""
+The set-up and the expectations live in tests/sample_events.py, shared with the container tier."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from tests.conftest import TestStack
 from tests.sample_events import (
     WORKFLOW_PREFIXES,
     WORKFLOW_SAMPLES,
-    check_workflow_events,
+    check_workflow_samples,
     in_process,
-    prepare_workflow_events,
+    prepare_workflow_samples,
     sample_files,
 )
 from tests.workflow.support import FakeProvider
@@ -23,9 +23,9 @@ def test_the_walk_covers_every_workflow_sample() -> None:
 
 
 def test_workflow_samples_walk_a_campaign_through_its_tasks(stack: TestStack, provider: FakeProvider) -> None:
-    campaign_id, numbers = prepare_workflow_events(stack)
+    campaign_id, numbers = prepare_workflow_samples(stack)
     provider.tracking = {numbers[0]: "Completed"}
 
-    check_workflow_events(stack, in_process(stack), campaign_id, tracked=provider.tracking)
+    check_workflow_samples(stack, in_process(stack), campaign_id, tracked=provider.tracking)
 
     assert len(provider.submissions) == 1, "a later cursor must not resubmit anything"
