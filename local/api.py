@@ -94,7 +94,9 @@ def proxy_event(
         "requestContext": {
             "resourcePath": route.resource,
             "httpMethod": method or route.method,
-            "path": f"/{stage}{path}",
+            # As `sam local start-api`: the local URL has no stage, so neither has this path
+            # (Powertools derives the Swagger UI's server URL from it).
+            "path": path,
             "stage": stage,
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),

@@ -90,7 +90,9 @@ def _unexpected(error: Exception) -> Response:
 
 
 @app.post("/callbacks/voice/<campaign_id>/<signature>")
-@tracer.capture_method(capture_response=False)
+# Errors are answered (and the unexpected ones logged) by the handlers above: a forged callback's
+# 404 is no error of ours to trace.
+@tracer.capture_method(capture_response=False, capture_error=False)
 def record_callback(campaign_id: str, signature: str) -> Response:
     secret = parameters.get_secret(os.environ["CALLBACK_SIGNING_SECRET_ARN"], max_age=SECRET_MAX_AGE_SECONDS)
     if not is_valid_signature(str(secret), campaign_id, signature):

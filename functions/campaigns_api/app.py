@@ -73,6 +73,8 @@ app.configure_openapi(
     version="1.0.0",
     description="Voice campaigns through Routee and the status of each call. Routes use IAM (SigV4).",
 )
+if os.environ.get("PUBLIC_API_DOCS") == "true":  # template parameter PublicApiDocs; always on offline
+    app.enable_swagger(path="/swagger", title="Voice status API", version="1.0.0")  # UI bundled, no CDN
 
 _dynamodb = boto3.client("dynamodb")
 store = CampaignStore(_dynamodb, os.environ["TABLE_NAME"])

@@ -2,20 +2,37 @@
 
 SAM adds things that the source template does not show (integration credentials, managed
 policies, stage settings), so these checks run on its output, made by the same translator that
-`sam deploy` uses (aws-sam-translator, installed with aws-sam-cli).
+`sam deploy` uses: aws-sam-translator, installed with the SAM CLI in its own virtualenv
+(.venv/sam, which `make venv` creates), run there in a subprocess.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from local.template import ROOT, load_template
+
+SAM_PYTHON = ROOT / ".venv" / "sam" / "bin" / "python"
+_TRANSFORM = """
+import json, sys
 from samtranslator.translator.transform import transform
 
-from local.template import load_template
+class NoManagedPolicyNames:
+    # The template names no managed policy by name; SAM asks IAM only to resolve such names.
+    def load(self):
+        return {}
+
+template, values = json.load(sys.stdin)
+json.dump(transform(template, values, NoManagedPolicyNames()), sys.stdout)
+"""
 
 ALLOWED_MANAGED_POLICIES = {
     # Logs of the function's own groups; the groups themselves are created by the stack.
@@ -33,13 +50,6 @@ RESOURCELESS_ACTIONS = re.compile(
 )
 
 
-class _NoManagedPolicyNames:
-    """The template names no managed policy by name; SAM asks IAM only to resolve such names."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 def _transformed(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     template = copy.deepcopy(load_template())
     for resource in template["Resources"].values():
@@ -47,9 +57,18 @@ def _transformed(parameters: dict[str, Any] | None = None) -> dict[str, Any]:
             if key in resource.get("Properties", {}):
                 resource["Properties"][key] = "s3://bucket/key"
     values = {"AWS::Region": "us-east-1", "AWS::Partition": "aws", **(parameters or {})}
-    with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("AWS_DEFAULT_REGION", "us-east-1")  # SAM also asks boto3 for the region
-        return transform(template, values, _NoManagedPolicyNames())
+    if not Path(SAM_PYTHON).exists():
+        pytest.fail(f"{SAM_PYTHON} is missing: `make venv` installs the SAM CLI there")
+    answer = subprocess.run(
+        [str(SAM_PYTHON), "-c", _TRANSFORM],
+        input=json.dumps([template, values], default=str),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},  # SAM also asks boto3 for the region
+    )
+    transformed: dict[str, Any] = json.loads(answer.stdout)
+    return transformed
 
 
 @pytest.fixture(scope="module")
