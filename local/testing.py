@@ -42,6 +42,8 @@ class ApiResponse:
 class InMemoryStack:
     """A stack in moto plus helpers that call its functions like API Gateway and Lambda do."""
 
+    __test__ = False  # product tests call it TestStack; it is no test class
+
     stack: Stack
     functions: LocalFunctions
     session: boto3.Session

@@ -9,6 +9,7 @@ BENCHMARKS = [
     "bench_callback_rate",
     "bench_callback",
     "bench_cold_start",
+    "bench_integrity",
     "bench_workflow",
     "bench_putevents",
 ]

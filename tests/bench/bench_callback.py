@@ -26,9 +26,14 @@ def _callback_event(functions: LocalFunctions, campaign_id: str, secret: str, bo
 
 
 def count_writes() -> dict[str, Counter[str]]:
-    """Write requests for each kind of callback, counted on the handler's own DynamoDB client."""
+    """Write requests for each kind of callback, counted on the handler's own DynamoDB client,
+    for a recipient of a campaign dispatched with the product's own functions."""
+    from tests.conftest import TestStack
+    from tests.workflow.support import Campaigns
+
     with in_memory_stack() as (session, stack, functions):
         module = functions.module("CallbackFunction")
+        campaign_id = Campaigns(TestStack(stack, functions, session)).dispatched(["+306900000001"])
         secret = session.client("secretsmanager").get_secret_value(
             SecretId=stack.outputs["CallbackSigningSecretArn"]
         )["SecretString"]
@@ -39,10 +44,10 @@ def count_writes() -> dict[str, Counter[str]]:
             if operation in WRITE_OPERATIONS:
                 current[operation] += 1
 
-        module._dynamodb.meta.events.register("before-call.dynamodb", count)
+        module.store._client.meta.events.register("before-call.dynamodb", count)
         results: dict[str, Counter[str]] = {}
         cases = [
-            ("in-order intermediate (Queued)", "Queued", 0),
+            ("first report (Queued; claims the message id)", "Queued", 0),
             ("in-order intermediate (Ringing)", "Ringing", 2),
             ("duplicate intermediate (Ringing again)", "Ringing", 2),
             ("stale intermediate (Initiated after Ringing)", "Initiated", 1),
@@ -53,9 +58,11 @@ def count_writes() -> dict[str, Counter[str]]:
             current.clear()
             body = {
                 "messageId": "bench-1",
+                "to": "+306900000001",
                 "status": {"name": status, "updatedDate": f"2026-11-27T09:00:0{second}Z"},
             }
-            result = functions.invoke("CallbackFunction", _callback_event(functions, "bench", secret, body))
+            event = _callback_event(functions, campaign_id, secret, body)
+            result = functions.invoke("CallbackFunction", event)
             assert result["statusCode"] == 200, result
             results[label] = Counter(current)
         return results

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from voice_status.phones import PhoneNumber
 from voice_status.statuses import MessageStatus, parse_message_status
 from voice_status.timeutil import to_iso
 
@@ -46,7 +47,7 @@ class StatusReport(BaseModel):
 
     message_id: MessageId = Field(alias="messageId")
     status: ReportedStatus
-    to: str | None = Field(default=None, max_length=32)
+    to: PhoneNumber = Field(description="The recipient, E.164: with the URL's campaign, names the message.")
     from_: str | None = Field(default=None, alias="from", max_length=32)
     campaign_tracking_id: str | None = Field(default=None, alias="campaignTrackingId", max_length=128)
     duration: int | None = Field(default=None, ge=0)
@@ -66,7 +67,6 @@ class StatusReport(BaseModel):
     def details(self) -> dict[str, Any]:
         """The optional fields worth keeping on the message item, without empty ones."""
         kept = {
-            "to": self.to,
             "from": self.from_,
             "campaignTrackingId": self.campaign_tracking_id,
             "duration": self.duration,
