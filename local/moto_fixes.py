@@ -14,6 +14,11 @@ GetShardIterator and GetRecords call stores a new iterator forever. `trim_stream
 that the stream's consumers are done with (or that are older than the stream's 24 hours), and
 iterators expire after 15 minutes, as on AWS. A read from a trimmed position starts at the
 oldest record still there, as Lambda's event source mapping does when records expire.
+
+Model instances (moto 5.2): `BaseModel.__new__` appends every model object it ever creates (each
+item version, stream record, shard iterator, queue message) to a class-level list for moto's
+dashboard, so memory grew by tens of kilobytes per callback. The offline stack does not serve that
+dashboard; here models are created without being tracked.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from moto.core.common_models import BaseModel
+from moto.core.model_instances import reset_model_data
 from moto.core.utils import utcnow
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import StreamShard
@@ -56,6 +63,7 @@ def serialize_dynamodb() -> None:
         return
     moto_transactions.install()
     _bound_stream_memory()
+    _untrack_model_instances()
     for backend in (DynamoDBBackend, DynamoDBStreamsBackend):
         for name, member in list(vars(backend).items()):
             if (
@@ -121,3 +129,12 @@ def _bound_stream_memory() -> None:
 
     DynamoDBStreamsBackend.__init__ = init  # type: ignore[method-assign]
     StreamShard.get = get  # type: ignore[method-assign]
+
+
+def _untrack_model_instances() -> None:
+    def new(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
+        instance: BaseModel = super(BaseModel, cls).__new__(cls)
+        return instance
+
+    BaseModel.__new__ = new  # type: ignore[method-assign]
+    reset_model_data()  # forget what was tracked before
