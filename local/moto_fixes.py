@@ -17,6 +17,11 @@ oldest record still there, as Lambda's event source mapping does when records ex
 
 EventBridge targets (moto 5.2): the envelope delivered to a queue lacks `account`, which
 EventBridge always sends and consumers' parsers (Powertools' EventBridgeModel) require.
+
+Model instances (moto 5.2): `BaseModel.__new__` appends every model object it ever creates (each
+item version, stream record, shard iterator, queue message) to a class-level list for moto's
+dashboard, so memory grew by tens of kilobytes per callback. The offline stack does not serve that
+dashboard; here models are created without being tracked.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from moto.core.common_models import BaseModel
+from moto.core.model_instances import reset_model_data
 from moto.core.utils import utcnow
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import StreamShard
@@ -60,6 +67,7 @@ def serialize_dynamodb() -> None:
         return
     moto_transactions.install()
     _bound_stream_memory()
+    _untrack_model_instances()
     for backend in (DynamoDBBackend, DynamoDBStreamsBackend):
         for name, member in list(vars(backend).items()):
             if (
@@ -134,3 +142,12 @@ def complete_event_envelopes() -> None:
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
             '"version": "0",', '"version": "0", "account": "<account>",', 1
         )
+
+
+def _untrack_model_instances() -> None:
+    def new(cls: type[BaseModel], *args: Any, **kwargs: Any) -> BaseModel:
+        instance: BaseModel = super(BaseModel, cls).__new__(cls)
+        return instance
+
+    BaseModel.__new__ = new  # type: ignore[method-assign]
+    reset_model_data()  # forget what was tracked before

@@ -3,7 +3,7 @@
 moto in server mode is the AWS endpoint, every resource comes from template.yaml, the Lambda
 handlers run in-process, and the event sources moto does not drive are driven here: the API
 (local/api_server.py), the table stream (local/streams.py) and, for VOICE_PROVIDER=simulated,
-a carrier that calls back like Routee does (local/carrier.py).
+a carrier that calls back like Routee does (local/carrier/).
 
 `LocalStack` is what `python -m local`, `python -m local.demo` and tests/e2e use.
 """

@@ -192,3 +192,21 @@ def test_shard_iterators_are_forgotten_after_fifteen_minutes(monkeypatch: pytest
 
         assert handed_out > 0
         assert 0 < len(iterators) <= 2  # only the new poll's iterators
+
+
+def test_moto_keeps_no_copy_of_every_item_version_it_ever_made() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        _FakeFunctions(session)  # creates table t
+        client = session.client("dynamodb")
+        for count in range(50):
+            client.update_item(
+                TableName="t",
+                Key={"pk": {"S": "a"}},
+                UpdateExpression="SET n = :n",
+                ExpressionAttributeValues={":n": {"N": str(count)}},
+            )
+
+        assert len(Item.instances_tracked) == 0  # type: ignore[attr-defined]

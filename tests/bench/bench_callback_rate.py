@@ -186,13 +186,12 @@ def _replay(stack: Any, recorded: list[tuple[str, dict[str, Any]]], swap: dict[s
     return _in_threads(requests_, send)
 
 
-def measure(sizes: list[int], sample: int) -> list[Rates]:
+def measure(sizes: list[int], sample: int) -> Iterator[Rates]:
     from local.moto_fixes import serialize_dynamodb
 
     serialize_dynamodb()
     recorder = _WriteRecorder()
     recorder.install()
-    results = []
     with _stack() as stack:
         for number, size in enumerate(sizes):
             api_campaign, api_recipients = _dispatched_campaign(stack, size, f"{2 * number}")
@@ -208,8 +207,7 @@ def measure(sizes: list[int], sample: int) -> list[Rates]:
                 f"+3069{2 * number}": f"+3069{2 * number + 1}",
             }
             raw_seconds = _replay(stack, recorded, swap)
-            results.append(Rates(size, 2 * len(messages), api_seconds, len(recorded), raw_seconds))
-    return results
+            yield Rates(size, 2 * len(messages), api_seconds, len(recorded), raw_seconds)
 
 
 def main() -> None:
@@ -218,12 +216,14 @@ def main() -> None:
     print(
         f"Callbacks/s, {THREADS} client threads, {sample} messages x (Ringing, Completed), silent provider:"
     )
-    results = measure(sizes, sample)
-    for rates in results:
+    results = []
+    for rates in measure(sizes, sample):
+        results.append(rates)
         print(
             f"  campaign of {rates.size:>7,}: through the local API {rates.api_rate:6.1f}/s; "
             f"raw moto, the same {rates.raw_requests} writes {rates.raw_rate:6.1f}/s; "
-            f"ratio {rates.api_rate / rates.raw_rate:.2f}"
+            f"ratio {rates.api_rate / rates.raw_rate:.2f}",
+            flush=True,
         )
     if len(results) > 1:
         first, last = results[0], results[-1]

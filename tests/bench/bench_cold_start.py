@@ -24,6 +24,7 @@ from pathlib import Path
 from local.template import ROOT, load_template
 
 RUNS = 9
+IMPORTTIME_RUNS = 5
 VENV = ROOT / ".local" / "lambda-venv"
 LAYER = ROOT / "layers" / "shared"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
@@ -145,19 +146,24 @@ def median_import_ms(
 
 
 def import_costs(python: Path, directory: Path, module: str, environment: dict[str, str]) -> Counter[str]:
-    """Microseconds per top-level package, from `-X importtime` (self times summed)."""
-    run = subprocess.run(
-        [str(python), "-X", "importtime", "-c", _import_code(directory, module)],
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    """Microseconds per top-level package: `-X importtime` self times, each module's median of
+    IMPORTTIME_RUNS runs, summed per package."""
+    samples: dict[str, list[int]] = {}
+    for _ in range(IMPORTTIME_RUNS):
+        run = subprocess.run(
+            [str(python), "-X", "importtime", "-c", _import_code(directory, module)],
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        for line in run.stderr.splitlines():
+            found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+            if found:
+                samples.setdefault(found.group(2), []).append(int(found.group(1)))
     costs: Counter[str] = Counter()
-    for line in run.stderr.splitlines():
-        found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
-        if found:
-            costs[found.group(2).split(".")[0]] += int(found.group(1))
+    for name, values in samples.items():
+        costs[name.split(".")[0]] += int(statistics.median(values))
     return costs
 
 
@@ -189,7 +195,7 @@ def main() -> None:
     for label, milliseconds in medians.items():
         print(f"  {label:<48} {milliseconds:7.1f} ms  ({milliseconds / naive_ms:.2f}x naive)")
     naive_costs, callback_costs = costs.values()
-    print("  callback minus naive, by top-level package (-X importtime self times, one run each):")
+    print("  callback minus naive, by top-level package (-X importtime self times, medians of 5):")
     names = set(callback_costs) | set(naive_costs)
     differences = Counter({name: callback_costs[name] - naive_costs[name] for name in names})
     ranked = differences.most_common()

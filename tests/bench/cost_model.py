@@ -32,7 +32,7 @@ PRICES = {
     "apigateway_request": 3.50 / 1e6,  # REST API, first 333 million per month
 }
 # An assumption for scale, not a quote: the simulated carrier charges 0.021 per started minute
-# (local/carrier.py); Routee's real voice rates depend on the destination country.
+# (local/carrier/planning.py); Routee's real voice rates depend on the destination country.
 ROUTEE_PRICE_PER_MINUTE = 0.021
 # Expected billed minutes per recipient under the simulated carrier's lifecycles: half the numbers
 # are answered (5-90 s, so 1 or 2 started minutes, mean ~1.47), a tenth terminated after 1-30 s.
