@@ -94,7 +94,8 @@ lock: $(STAMP) ## Refresh the hashed locks: the layer's, the dev environment's a
 	$(UV_COMPILE) --universal --python-version 3.11 requirements-sam.in -o requirements-sam.txt
 
 build: $(STAMP) $(SAM_STAMP) ## sam build (arm64 wheels, no container needed)
-	$(BIN)/sam build
+	@# SAM's builder wants a python3.13 on PATH that runs (a pyenv shim may not): the venv's own.
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build
 
 deploy: build ## sam deploy with samconfig.toml (CONFIG_ENV=dev|prod)
 	$(BIN)/sam deploy --config-env $${CONFIG_ENV:-dev}
