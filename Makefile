@@ -8,14 +8,17 @@ PYTHON ?= $(shell for c in python3.13 $$(ls -d "$$(pyenv root 2>/dev/null || ech
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The SAM CLI pins boto3 exactly, so it lives in a virtualenv of its own, linked as .venv/bin/sam.
+# checkov pins an older boto3 than the other tools, and the SAM CLI pins boto3 exactly: each gets
+# a virtualenv of its own inside .venv (the SAM CLI's linked as .venv/bin/sam).
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 SAM_VENV := $(VENV)/sam
 SAM_STAMP := $(SAM_VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv chromium lint typecheck template-check test test-fast local invoke demo bench openapi lock build deploy clean
+.PHONY: help venv chromium lint typecheck template-check test test-fast fuzz local invoke demo bench bench-scale openapi lock build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -29,6 +32,11 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	@# The voice-status client, editable; its dependencies are already pinned above.
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
 
 $(SAM_STAMP): requirements-sam.txt $(STAMP)
 	$(PYTHON) -m venv $(SAM_VENV)
@@ -48,9 +56,10 @@ typecheck: $(STAMP) ## mypy on layers, local, the client and each function (func
 	@for f in $(FUNCTIONS); do echo "mypy $$f"; $(BIN)/mypy $$f || exit 1; done
 	$(BIN)/mypy examples/consumer/consumer/app.py
 
-template-check: $(STAMP) $(SAM_STAMP) ## cfn-lint and sam validate --lint on template.yaml and the sample consumer's
+template-check: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## cfn-lint, sam validate --lint and checkov (.checkov.yaml) on template.yaml; the sample consumer's too
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
 	$(BIN)/cfn-lint examples/consumer/template.yaml
 	$(BIN)/sam validate --lint --template examples/consumer/template.yaml
 
@@ -59,6 +68,9 @@ test: lint typecheck template-check chromium ## All quality gates, then the whol
 
 test-fast: $(STAMP) chromium ## Tests only, no gates
 	$(BIN)/pytest -q
+
+fuzz: $(STAMP) ## Longer fuzzing run of the API (FUZZ_EXAMPLES per test, default 1000; FUZZ_SEED, default 7)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider
 
 # The Swagger UI browser test drives Debian's Chromium; where it cannot be installed the test skips.
 chromium: ## Install Debian's chromium for the browser test, where it is missing and apt-get can
@@ -76,8 +88,11 @@ invoke: $(STAMP) ## One sample event through its function on a fresh offline sta
 demo: $(STAMP) ## Start the offline stack, run a simulated campaign to its end, print the result
 	$(BIN)/python -m local.demo
 
-bench: $(STAMP) ## Benchmarks: workflow size, write counts, import time, PutEvents batching
+bench: $(STAMP) ## Benchmarks: transactions, callbacks/s vs raw moto, write counts, import time, workflow size, PutEvents
 	PYTHONPATH=layers/shared:. $(BIN)/python -m tests.bench
+
+bench-scale: $(STAMP) ## Simulated campaigns end to end, per size: time, rate, memory, requests (SIZES=1000,10000,100000)
+	PYTHONPATH=layers/shared:. $(BIN)/python -m tests.bench.bench_scale
 
 openapi: $(STAMP) ## Rewrite docs/openapi.json from the API's code (a test fails while it is stale)
 	$(BIN)/python -m local.openapi_document

@@ -17,11 +17,14 @@ import boto3
 from local.template import ROOT, Resolver, load_template
 
 # Types that need nothing locally: API Gateway is served by local/api_server.py, functions run
-# in-process (local/functions.py), IAM is not enforced by moto, logs go to the console.
+# in-process (local/functions.py), IAM is not enforced by moto, logs go to the console, and no
+# WAF stands in front of a local port.
 _NOTHING_TO_CREATE = {
     "AWS::Serverless::Function",
     "AWS::Serverless::LayerVersion",
     "AWS::Serverless::Api",
+    "AWS::WAFv2::WebACL",
+    "AWS::WAFv2::WebACLAssociation",
     # moto has no schema registry; tests check the registered documents against emitted events.
     "AWS::EventSchemas::Registry",
     "AWS::EventSchemas::Schema",

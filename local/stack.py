@@ -309,6 +309,8 @@ def _checked_moto_server(port: int) -> ThreadedMotoServer:
     # out first whether the port is free.
     if port:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the server will: a port whose last connections are in TIME_WAIT is free to reuse.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((HOST, port))
     serialize_dynamodb()
     complete_event_envelopes()

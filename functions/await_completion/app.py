@@ -2,7 +2,7 @@
 
 Stores the token (only while the campaign is Sent), then checks the counts itself: a callback
 that finalized the last message before the token existed found nothing to wake, so this check,
-made after the token's write, is what wakes the workflow then (voice_status.completion).
+made after the token's write, is what wakes the workflow then.
 """
 
 from __future__ import annotations
@@ -16,23 +16,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_status.completion import notify_if_complete
-from voice_status.repository import CampaignRepository
-from voice_status.repository.dispatch import CampaignWorkflowRepository
+from voice_status.campaign import service
+from voice_status.campaign.store import CampaignStore
 from voice_status.tasks import TaskTokenTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-_dynamodb = boto3.client("dynamodb")
-workflow_campaigns = CampaignWorkflowRepository(_dynamodb, os.environ["TABLE_NAME"])
-campaigns = CampaignRepository(_dynamodb, os.environ["TABLE_NAME"])
+store = CampaignStore(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
 sfn = boto3.client("stepfunctions")
-
-
-class CampaignNotSent(Exception):
-    """The campaign is not Sent, so nothing may wait for its completion."""
 
 
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
@@ -40,9 +33,7 @@ class CampaignNotSent(Exception):
 @metrics.log_metrics
 @event_parser(model=TaskTokenTask)
 def lambda_handler(task: TaskTokenTask, context: LambdaContext) -> dict[str, Any]:
-    if not workflow_campaigns.store_completion_token(task.campaign_id, task.task_token):
-        raise CampaignNotSent(f"campaign {task.campaign_id} is not Sent")
-    woken = notify_if_complete(campaigns, sfn, task.campaign_id)
+    woken = service.await_completion(store, sfn, task.campaign_id, task.task_token)
     logger.info("Waiting for the last message to turn final", extra={"complete_already": woken})
     metrics.add_metric(name="CompletionsAwaited", unit=MetricUnit.Count, value=1)
     return {"campaignId": task.campaign_id, "completeAlready": woken}

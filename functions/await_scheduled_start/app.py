@@ -17,18 +17,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_status.repository.dispatch import CampaignWorkflowRepository
+from voice_status.campaign import service
+from voice_status.campaign.store import CampaignStore
 from voice_status.tasks import TaskTokenTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-campaigns = CampaignWorkflowRepository(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
-
-
-class CampaignCancelled(Exception):
-    """The campaign left Scheduled before its token was stored: it was cancelled."""
+store = CampaignStore(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
 
 
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
@@ -36,8 +33,7 @@ class CampaignCancelled(Exception):
 @metrics.log_metrics
 @event_parser(model=TaskTokenTask)
 def lambda_handler(task: TaskTokenTask, context: LambdaContext) -> dict[str, Any]:
-    if not campaigns.store_schedule_token(task.campaign_id, task.task_token):
-        raise CampaignCancelled(f"campaign {task.campaign_id} is no longer Scheduled")
+    service.await_scheduled_start(store, task.campaign_id, task.task_token)
     logger.info("Waiting for the scheduled start")
     metrics.add_metric(name="ScheduledStartsAwaited", unit=MetricUnit.Count, value=1)
     return {"campaignId": task.campaign_id, "waiting": True}

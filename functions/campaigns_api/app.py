@@ -1,12 +1,14 @@
-"""Campaign and message API (CONTRACT.md section 3).
+"""Campaign and message API.
 
-POST /campaigns, GET /campaigns/{campaignId}, GET /campaigns/{campaignId}/messages,
+POST /campaigns, GET /campaigns, GET /campaigns/{campaignId}, GET /campaigns/{campaignId}/messages,
 GET /messages/{messageId}, DELETE /campaigns/{campaignId}, GET /openapi.json.
 
-Powertools validates requests against the pydantic models (422 in the contract's error shape),
-makes POST /campaigns idempotent on the `Idempotency-Key` header, and documents the routes.
+Powertools validates requests against the pydantic models (422 in the contract's error shape) and
+responses against the views the routes return, makes POST /campaigns idempotent on the
+`Idempotency-Key` header, and documents the routes. Each route calls one service function.
 """
 
+import binascii
 import json
 import os
 from functools import cache
@@ -35,40 +37,37 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, BeforeValidator
 
-from voice_status import views
-from voice_status.campaigns import (
+from voice_status.campaign import service
+from voice_status.campaign.requests import CreateCampaignRequest
+from voice_status.campaign.store import CampaignStore
+from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken, MessageNotFound
+from voice_status.http import error_response
+from voice_status.reports import StatusReport
+from voice_status.request_body import BodyRejected, parse_json
+from voice_status.signing import callback_url
+from voice_status.statuses import CampaignStatus, MessageStatus, parse_message_status
+from voice_status.views import (
+    CampaignPage,
     CampaignView,
-    CreateCampaignRequest,
     ErrorBody,
     MessagePage,
     MessageView,
-    chunk_recipients,
-    decode_page_token,
-    encode_page_token,
-    new_campaign_id,
-    new_campaign_item,
-    plan_start,
-    workflow_input,
+    campaign_view,
+    message_view,
 )
-from voice_status.completion import is_stale_token
-from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken, MessageNotFound
-from voice_status.reports import StatusReport
-from voice_status.repository import CampaignRepository, MessageRepository
-from voice_status.signing import callback_url
-from voice_status.statuses import MessageStatus, parse_message_status
-from voice_status.timeutil import to_iso, utc_now
 
 SECRET_MAX_AGE_SECONDS = 300
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+IDEMPOTENCY_RETRY_AFTER_SECONDS = 1
 MAX_ERROR_DETAILS = 50  # a 100,000-recipient body can fail in 100,000 places; show the first few
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+# parse_json bounds nesting before parsing and refuses NaN/Infinity (BodyRejected -> 400).
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
 app.configure_openapi(
     title="Voice status API",
     version="1.0.0",
@@ -78,9 +77,8 @@ if os.environ.get("PUBLIC_API_DOCS") == "true":  # template parameter PublicApiD
     app.enable_swagger(path="/swagger", title="Voice status API", version="1.0.0")  # UI bundled, no CDN
 
 _dynamodb = boto3.client("dynamodb")
-_sfn = boto3.client("stepfunctions")
-campaigns = CampaignRepository(_dynamodb, os.environ["TABLE_NAME"])
-messages = MessageRepository(_dynamodb, os.environ["TABLE_NAME"])
+store = CampaignStore(_dynamodb, os.environ["TABLE_NAME"])
+workflows = service.Workflows(boto3.client("stepfunctions"), os.environ["CAMPAIGN_STATE_MACHINE_ARN"])
 # Same caller, key and body: the stored result (the campaign id). Same key, other body: 409.
 _idempotency_store = DynamoDBPersistenceLayer(
     table_name=os.environ["IDEMPOTENCY_TABLE_NAME"], boto3_client=_dynamodb
@@ -98,6 +96,7 @@ def _documented(description: str, model: type[BaseModel] = ErrorBody) -> OpenAPI
 
 _NOT_FOUND = {404: _documented("No such campaign or message.")}
 _INVALID = {422: _documented("The request does not match the schema; `details` lists each problem.")}
+_BAD_TOKEN = {400: _documented("nextToken is not one this listing returned.")}
 
 
 # ----- errors: one map from exceptions to the contract's {"error", "details"} -----
@@ -109,16 +108,7 @@ _HTTP_STATUS: dict[type[Exception], int] = {
     NotFoundError: 404,
     CampaignNotCancellable: 409,
     IdempotencyValidationError: 409,
-    IdempotencyAlreadyInProgressError: 409,
 }
-
-
-def _error_body(status_code: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
-    return Response(
-        status_code=status_code,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": message, "details": details or []},
-    )
 
 
 @app.exception_handler(list(_HTTP_STATUS))
@@ -131,12 +121,10 @@ def _domain_error(error: Exception) -> Response:
         message, details = str(error), [{"field": "status", "message": error.status}]
     elif isinstance(error, IdempotencyValidationError):
         message = "Idempotency-Key was already used with a different request body"
-    elif isinstance(error, IdempotencyAlreadyInProgressError):
-        message = "a request with this Idempotency-Key is still in progress; retry shortly"
     else:
         message = str(error)
     logger.info("Request refused", extra={"status_code": status_code, "reason": type(error).__name__})
-    return _error_body(status_code, message, details)
+    return error_response(status_code, message, details)
 
 
 @app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
@@ -144,9 +132,9 @@ def _invalid_request(error: RequestValidationError | RequestUnsupportedContentTy
     problems = list(error.errors())
     kinds = {problem.get("type") for problem in problems}
     if "json_invalid" in kinds:
-        return _error_body(400, "request body is not valid JSON")
+        return error_response(400, "request body is not valid JSON")
     if isinstance(error, RequestUnsupportedContentType):
-        return _error_body(400, "request body must be application/json")
+        return error_response(400, "request body must be application/json")
     # Only where and what: never echo the input back (recipients' numbers are personal data).
     details = [
         {
@@ -157,7 +145,23 @@ def _invalid_request(error: RequestValidationError | RequestUnsupportedContentTy
         for problem in problems[:MAX_ERROR_DETAILS]
     ]
     logger.info("Request invalid", extra={"problems": len(problems)})
-    return _error_body(422, "request validation failed", details)
+    return error_response(422, "request validation failed", details)
+
+
+@app.exception_handler([BodyRejected, UnicodeDecodeError, binascii.Error])
+def _undecodable_body(error: ValueError) -> Response:
+    # Raised while Powertools decodes the body (bad base64, not UTF-8) or by parse_json (too deep).
+    message = str(error) if isinstance(error, BodyRejected) else "body is not UTF-8 JSON text"
+    return error_response(400, f"request {message}")
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _same_key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
+    # 409 means "another body"; a concurrent retry of the same request is told to come back,
+    # and then gets the first request's campaign.
+    response = error_response(429, "a request with this Idempotency-Key is still in progress; retry shortly")
+    response.headers["Retry-After"] = str(IDEMPOTENCY_RETRY_AFTER_SECONDS)
+    return response
 
 
 @app.exception_handler(Exception)
@@ -165,7 +169,7 @@ def _unexpected(error: Exception) -> Response:
     # Logged with its stack trace; the caller only learns that it was not their fault.
     logger.exception("Unhandled error")
     metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
-    return _error_body(500, "internal error")
+    return error_response(500, "internal error")
 
 
 # ----- routes -----
@@ -177,6 +181,8 @@ def _message_status(value: Any) -> Any:
 
 CampaignId = Annotated[str, Path(alias="campaignId", min_length=1, max_length=128)]
 MessageId = Annotated[str, Path(alias="messageId", min_length=1, max_length=128)]
+PageSize = Annotated[int, Query(ge=1, le=1000, description="Page size.")]
+NextToken = Annotated[str | None, Query(alias="nextToken", max_length=4096)]
 
 
 @app.post(
@@ -188,6 +194,9 @@ MessageId = Annotated[str, Path(alias="messageId", min_length=1, max_length=128)
         201: _documented("The campaign.", CampaignView),
         400: _documented("The body is not JSON."),
         409: _documented("Idempotency-Key reused with another body."),
+        429: _documented(
+            "A request with this Idempotency-Key is still in progress: retry after Retry-After."
+        ),
         **_INVALID,
     },
 )
@@ -197,7 +206,7 @@ def create_campaign(
         str | None,
         Header(alias="Idempotency-Key", min_length=1, max_length=255, description="Makes retries safe."),
     ] = None,
-) -> Response[dict[str, Any]]:
+) -> Response[CampaignView]:
     base_url = _callback_base_url()
     if idempotency_key is None:
         created = _create_campaign(request, base_url)
@@ -214,21 +223,32 @@ def create_campaign(
     return Response(
         status_code=201,
         content_type=content_types.APPLICATION_JSON,
-        body=_campaign_view(created["campaignId"]),
+        body=campaign_view(service.describe_campaign(store, created["campaignId"])),
     )
+
+
+@app.get(
+    "/campaigns",
+    summary="List campaigns, newest first",
+    description="Optionally only those in one status. Pass nextToken from the previous page to continue.",
+    responses={200: _documented("One page of campaigns.", CampaignPage), **_BAD_TOKEN, **_INVALID},
+)
+def list_campaigns(
+    status: Annotated[CampaignStatus | None, Query(description="Only campaigns in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
+    next_token: NextToken = None,
+) -> CampaignPage:
+    campaigns, token = service.list_campaigns(store, status, limit, next_token)
+    return CampaignPage(items=[campaign_view(found) for found in campaigns], nextToken=token)
 
 
 @app.get(
     "/campaigns/<campaignId>",
     summary="Get a campaign with its counts",
-    responses={
-        200: _documented("The campaign.", CampaignView),
-        **_NOT_FOUND,
-        **_INVALID,
-    },
+    responses={200: _documented("The campaign.", CampaignView), **_NOT_FOUND, **_INVALID},
 )
-def get_campaign(campaign_id: CampaignId) -> dict[str, Any]:
-    return _campaign_view(campaign_id)
+def get_campaign(campaign_id: CampaignId) -> CampaignView:
+    return campaign_view(service.describe_campaign(store, campaign_id))
 
 
 @app.delete(
@@ -241,23 +261,21 @@ def get_campaign(campaign_id: CampaignId) -> dict[str, Any]:
         **_INVALID,
     },
 )
-def cancel_campaign(campaign_id: CampaignId) -> dict[str, Any]:
-    logger.append_keys(campaign_id=campaign_id)
-    cancelled = campaigns.cancel(campaign_id, to_iso(utc_now()))
-    if cancelled.get("scheduleTaskToken"):
-        _release_scheduled_wait(campaign_id, cancelled["scheduleTaskToken"])
+def cancel_campaign(campaign_id: CampaignId) -> CampaignView:
+    cancelled = service.cancel_campaign(store, workflows, campaign_id)
     metrics.add_metric(name="CampaignsCancelled", unit=MetricUnit.Count, value=1)
-    logger.info("Campaign cancelled")
-    return _campaign_view(campaign_id)
+    return campaign_view(cancelled)
 
 
 @app.get(
     "/campaigns/<campaignId>/messages",
     summary="List a campaign's messages",
-    description="By status, then message id. Pass nextToken from the previous page to continue.",
+    description="Every recipient from the moment its chunk is handed to the provider (Queued, "
+    "messageId null until its first callback), by status, then number. Pass nextToken from the "
+    "previous page to continue.",
     responses={
         200: _documented("One page of messages.", MessagePage),
-        400: _documented("nextToken is not one this listing returned."),
+        **_BAD_TOKEN,
         **_NOT_FOUND,
         **_INVALID,
     },
@@ -269,34 +287,20 @@ def list_campaign_messages(
         BeforeValidator(_message_status),
         Query(description="Only messages in this status (case, spaces, '_' and '-' ignored)."),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
-    next_token: Annotated[str | None, Query(alias="nextToken", max_length=4096)] = None,
-) -> dict[str, Any]:
-    if campaigns.get(campaign_id) is None:
-        raise CampaignNotFound(campaign_id)
-    start_key = decode_page_token(next_token) if next_token else None
-    status_name = status.value if status else None
-    items, last_key = campaigns.list_messages(campaign_id, status_name, limit, start_key)
-    return {
-        "items": [views.message_view(item) for item in items],
-        "nextToken": encode_page_token(last_key) if last_key else None,
-    }
+    limit: PageSize = 100,
+    next_token: NextToken = None,
+) -> MessagePage:
+    messages, token = service.list_messages(store, campaign_id, status, limit, next_token)
+    return MessagePage(items=[message_view(message) for message in messages], nextToken=token)
 
 
 @app.get(
     "/messages/<messageId>",
     summary="Get a message with its status history",
-    responses={
-        200: _documented("The message.", MessageView),
-        **_NOT_FOUND,
-        **_INVALID,
-    },
+    responses={200: _documented("The message.", MessageView), **_NOT_FOUND, **_INVALID},
 )
-def get_message(message_id: MessageId) -> dict[str, Any]:
-    item = messages.get(message_id)
-    if item is None:
-        raise MessageNotFound(message_id)
-    return views.message_view(item)
+def get_message(message_id: MessageId) -> MessageView:
+    return message_view(service.get_message(store, message_id))
 
 
 @app.get("/openapi.json", summary="This API's OpenAPI 3 document", include_in_schema=False)
@@ -319,70 +323,19 @@ def _create_campaign_once(
     return _create_campaign(request, base_url)
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)
 def _create_campaign(request: CreateCampaignRequest, base_url: str) -> dict[str, str]:
-    """Validated request -> stored campaign and chunks -> started workflow. Returns the id."""
-    campaign_id = new_campaign_id()
-    logger.append_keys(campaign_id=campaign_id)
-    now = utc_now()
-    plan = plan_start(request.scheduled_at, now)
-    chunks = chunk_recipients(request.recipients)
-    item = new_campaign_item(
-        campaign_id,
-        request,
-        plan,
-        created_at=to_iso(now),
-        callback_url=callback_url(base_url, campaign_id, _signing_secret()),
-        chunk_count=len(chunks),
+    """The stored result of a create is the campaign id (what an idempotent repeat returns)."""
+    secret = _signing_secret()
+    campaign = service.create_campaign(
+        store, workflows, request, lambda campaign_id: callback_url(base_url, campaign_id, secret)
     )
-    campaigns.create(item, chunks)
-    _start_workflow(campaign_id, workflow_input(campaign_id, plan, request.completion_timeout_seconds))
     metrics.add_metric(name="CampaignsCreated", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="CampaignRecipients", unit=MetricUnit.Count, value=len(request.recipients))
-    logger.info(
-        "Campaign created",
-        extra={"status": plan.status, "recipients": len(request.recipients), "chunks": len(chunks)},
-    )
-    return {"campaignId": campaign_id}
-
-
-def _start_workflow(campaign_id: str, execution_input: dict[str, Any]) -> None:
-    """One execution per campaign, named after it, so a repeated start cannot run it twice."""
-    arn = os.environ["CAMPAIGN_STATE_MACHINE_ARN"]
-    try:
-        started = _sfn.start_execution(
-            stateMachineArn=arn, name=campaign_id, input=json.dumps(execution_input)
-        )
-        execution_arn = started["executionArn"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
-            # Without a workflow nothing would ever move the campaign: end it visibly.
-            campaigns.fail_unstarted(campaign_id, "Workflow could not be started", to_iso(utc_now()))
-            raise
-        execution_arn = f"{arn.replace(':stateMachine:', ':execution:')}:{campaign_id}"
-    campaigns.set_execution_arn(campaign_id, execution_arn)
-
-
-def _release_scheduled_wait(campaign_id: str, task_token: str) -> None:
-    """Wake the workflow waiting for the scheduled start, so it ends now instead of at scheduledAt."""
-    try:
-        _sfn.send_task_failure(
-            taskToken=task_token, error="CampaignCancelled", cause="Cancelled through the API"
-        )
-    except ClientError as error:
-        if not is_stale_token(error):
-            raise
-        logger.info("Scheduled wait already over", extra={"campaign_id": campaign_id})
+    metrics.add_metric(name="CampaignRecipients", unit=MetricUnit.Count, value=campaign.recipient_count)
+    return {"campaignId": campaign.campaign_id}
 
 
 # ----- helpers -----
-
-
-def _campaign_view(campaign_id: str) -> dict[str, Any]:
-    item, counts = campaigns.get_with_counts(campaign_id)
-    if item is None:
-        raise CampaignNotFound(campaign_id)
-    return views.campaign_view(item, counts, item.get("callbackUrl"))
 
 
 def _callback_base_url() -> str:
@@ -400,7 +353,6 @@ def _signing_secret() -> str:
     return str(parameters.get_secret(secret_arn, max_age=SECRET_MAX_AGE_SECONDS))
 
 
-@cache
 @cache
 def _openapi_json() -> str:
     """This function's routes, plus the provider's callback route, which another function serves."""
@@ -444,7 +396,7 @@ def _callback_route() -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     _idempotency_config.register_lambda_context(context)

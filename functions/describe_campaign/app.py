@@ -1,7 +1,7 @@
 """Campaign workflow, final: the detail of the campaign's final event.
 
 Returns {"detailType", "detail"} for the workflow's `events:putEvents` task: `Voice Campaign
-Finished` or `Voice Campaign Failed` with exact counts and the status history (CONTRACT.md 4).
+Finished` or `Voice Campaign Failed` with exact counts and the status history.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from voice_status.repository import CampaignRepository
-from voice_status.statuses import CampaignStatus
+from voice_status.campaign import service
+from voice_status.campaign.store import CampaignStore
 from voice_status.tasks import CampaignTask
 from voice_status.views import campaign_final_detail, campaign_final_detail_type
 
@@ -24,11 +24,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-campaigns = CampaignRepository(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
-
-
-class CampaignNotFinal(Exception):
-    """Only a Finished or Failed campaign has a final event."""
+store = CampaignStore(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
 
 
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
@@ -36,11 +32,6 @@ class CampaignNotFinal(Exception):
 @metrics.log_metrics
 @event_parser(model=CampaignTask)
 def lambda_handler(task: CampaignTask, context: LambdaContext) -> dict[str, Any]:
-    campaign, counts = campaigns.get_with_counts(task.campaign_id)
-    if campaign is None or not CampaignStatus(campaign["status"]).is_final:
-        raise CampaignNotFinal(f"campaign {task.campaign_id} is not Finished or Failed")
-    metrics.add_metric(name=f"Campaigns{campaign['status']}", unit=MetricUnit.Count, value=1)
-    return {
-        "detailType": campaign_final_detail_type(campaign["status"]),
-        "detail": campaign_final_detail(campaign, counts),
-    }
+    final = service.final_campaign(store, task.campaign_id)
+    metrics.add_metric(name=f"Campaigns{final.campaign.status.value}", unit=MetricUnit.Count, value=1)
+    return {"detailType": campaign_final_detail_type(final), "detail": campaign_final_detail(final)}

@@ -1,8 +1,9 @@
-"""Campaign workflow, after the completion timeout: ask the provider about every message.
+"""Campaign workflow, after the completion timeout: ask the provider about the messages that are
+not final yet, in bounded steps.
 
-For each submitted chunk, the provider's tracking API lists its messages with their latest
-status; each is applied exactly like a callback (MessageRepository.record: forward only,
-counted once). Output {"allFinal", "pending"}: the workflow ends Finished or Failed by it.
+Task input {"campaignId", "cursor"}, output {"cursor", "done", "allFinal", "pending",
+"failureReason"}. One invocation works through chunks from `cursor` until its time budget nears;
+the workflow loops while not done, then ends the campaign Finished or Failed by the verdict.
 """
 
 from __future__ import annotations
@@ -17,20 +18,21 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from voice_status import providers
-from voice_status.dispatching import reconciliation_verdict
+from voice_status.campaign import service
+from voice_status.campaign.store import CampaignStore
+from voice_status.campaign.workflow import budget_from_setting
 from voice_status.providers import VoiceProvider
-from voice_status.repository import CampaignRepository, MessageRepository
-from voice_status.repository.dispatch import ChunkRepository
-from voice_status.tasks import CampaignTask
+from voice_status.tasks import LoopTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-_dynamodb = boto3.client("dynamodb")
-chunks = ChunkRepository(_dynamodb, os.environ["TABLE_NAME"])
-messages = MessageRepository(_dynamodb, os.environ["TABLE_NAME"], int(os.environ.get("COUNTER_SHARDS", "10")))
-campaigns = CampaignRepository(_dynamodb, os.environ["TABLE_NAME"])
+store = CampaignStore(
+    boto3.client("dynamodb"),
+    os.environ["TABLE_NAME"],
+    counter_shards=int(os.environ.get("COUNTER_SHARDS", "10")),
+)
 
 
 def make_provider() -> VoiceProvider:
@@ -38,23 +40,28 @@ def make_provider() -> VoiceProvider:
     return providers.from_environment()
 
 
-@tracer.capture_method
-def reconcile(campaign_id: str) -> dict[str, Any]:
-    provider = make_provider()
-    finalized = 0
-    for tracking_id in chunks.tracking_ids(campaign_id):
-        for report in provider.track(tracking_id):
-            finalized += messages.record(campaign_id, report).became_final
-    _, counts = campaigns.get_with_counts(campaign_id)
-    verdict = reconciliation_verdict(counts)
-    metrics.add_metric(name="MessagesFinalizedByReconciliation", unit=MetricUnit.Count, value=finalized)
-    logger.info("Reconciled", extra={"finalized": finalized, "pending": verdict.pending})
-    return verdict.as_dict()
-
-
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_parser(model=CampaignTask)
-def lambda_handler(task: CampaignTask, context: LambdaContext) -> dict[str, Any]:
-    return reconcile(task.campaign_id)
+@event_parser(model=LoopTask)
+def lambda_handler(task: LoopTask, context: LambdaContext) -> dict[str, Any]:
+    budget = budget_from_setting(os.environ.get("RECONCILE_MAX_CHUNKS_PER_INVOCATION"))
+    progress = service.reconcile_step(
+        store,
+        make_provider(),
+        task.campaign_id,
+        task.cursor,
+        budget=budget,
+        remaining_ms=context.get_remaining_time_in_millis,
+    )
+    metrics.add_metric(
+        name="MessagesFinalizedByReconciliation", unit=MetricUnit.Count, value=progress.finalized
+    )
+    verdict = progress.verdict
+    return {
+        "cursor": progress.cursor,
+        "done": progress.done,
+        "allFinal": verdict.all_final if verdict else False,
+        "pending": verdict.pending if verdict else None,
+        "failureReason": verdict.failure_reason if verdict else None,
+    }

@@ -29,7 +29,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from voice_status.repository.keys import MESSAGE_SK, from_item
+from voice_status.campaign.model import Message
+from voice_status.campaign.store import message_from_stream_image
 from voice_status.views import EVENT_SOURCE, MESSAGE_FINALIZED, message_finalized_detail
 
 if TYPE_CHECKING:
@@ -60,8 +61,8 @@ class OutgoingEvent:
     status: str  # the final status, for the per-status metric
 
 
-def finalized_message(record: DynamoDBRecord) -> dict[str, Any] | None:
-    """The message item if this record is its move into a final status, else None.
+def finalized_message(record: DynamoDBRecord) -> Message | None:
+    """The message if this record is its move into a final status, else None.
 
     The mapping's filter already guarantees this; checking again keeps a record that bypassed
     it (a changed filter, a manual invoke) from publishing a duplicate or a non-message."""
@@ -70,14 +71,14 @@ def finalized_message(record: DynamoDBRecord) -> dict[str, Any] | None:
     stream = record.dynamodb
     if stream is None:
         return None
-    new = from_item(stream.get("NewImage") or {})
-    old = from_item(stream.get("OldImage") or {})
-    if new.get("sk") != MESSAGE_SK or new.get("final") is not True or old.get("final") is True:
+    new = message_from_stream_image(stream.get("NewImage") or {})
+    old = message_from_stream_image(stream.get("OldImage") or {})
+    if new is None or not new.final or new.message_id is None or (old is not None and old.final):
         return None
     return new
 
 
-def outgoing_event(record: DynamoDBRecord, message: dict[str, Any]) -> OutgoingEvent:
+def outgoing_event(record: DynamoDBRecord, message: Message) -> OutgoingEvent:
     detail = message_finalized_detail(message)
     entry: PutEventsRequestEntryTypeDef = {
         "Source": EVENT_SOURCE,

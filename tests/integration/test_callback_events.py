@@ -1,12 +1,19 @@
-"""Every events/callback-*.json invoked the way `sam local invoke CallbackFunction -e` would."""
+"""Every events/callback-*.json invoked the way `sam local invoke CallbackFunction -e` would.
+
+The sample events name one campaign and are signed with a fixed key; `prepare_callback_samples`
+sets up that campaign with the product's own functions (its two recipients dispatched), so the
+events meet the state they were written for. The container tier uses the same set-up."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import EVENTS_DIR, TestStack, load_event
+from tests.workflow.support import Campaigns
 
 EVENTS_SIGNING_KEY = "events-signing-key-not-secret"  # the key the sample events are signed with
+SAMPLE_CAMPAIGN_ID = "3f6c1c9e-5b2a-4d8e-9a41-7c0d2b6e8f10"
+SAMPLE_RECIPIENTS = ["+306900000001", "+306900000002"]
 
 # In delivery order: (file, status code, message status after it, applied)
 SEQUENCE = [
@@ -16,6 +23,8 @@ SEQUENCE = [
     ("callback-completed.json", 200, "Completed", True),
     ("callback-tracking-shape.json", 200, "Completed", False),
     ("callback-status-spelled-loosely.json", 200, "NoAnswer", True),
+    ("callback-unknown-recipient.json", 404, None, None),
+    ("callback-message-id-conflict.json", 409, None, None),
     ("callback-bad-signature.json", 403, None, None),
     ("callback-signature-for-other-campaign.json", 403, None, None),
     ("callback-malformed-json.json", 400, None, None),
@@ -25,11 +34,18 @@ SEQUENCE = [
 ]
 
 
-@pytest.fixture
-def signed_stack(stack: TestStack) -> TestStack:
+def prepare_callback_samples(stack: TestStack) -> None:
+    """The state the sample callbacks were written for: the signing key they were signed with,
+    and their campaign with both its recipients handed to the provider."""
     stack.client("secretsmanager").put_secret_value(
         SecretId=stack.outputs["CallbackSigningSecretArn"], SecretString=EVENTS_SIGNING_KEY
     )
+    Campaigns(stack).dispatched(SAMPLE_RECIPIENTS, campaign_id=SAMPLE_CAMPAIGN_ID)
+
+
+@pytest.fixture
+def signed_stack(stack: TestStack) -> TestStack:
+    prepare_callback_samples(stack)
     return stack
 
 

@@ -1,4 +1,7 @@
-"""Callback recording through the API route, against the real (moto) table from template.yaml."""
+"""Callback recording through the API route, against the real (moto) table from template.yaml.
+
+Callbacks are bound to their campaign's dispatched recipients: each test dispatches a campaign
+with the product's own functions first, then posts callbacks as the provider would."""
 
 from __future__ import annotations
 
@@ -8,17 +11,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import TestStack
-from voice_status.repository import CampaignRepository, MessageRepository
+from tests.workflow.support import Campaigns
+from voice_status.campaign.model import Message
 from voice_status.signing import sign_campaign
-from voice_status.views import message_view
 
-CAMPAIGN = "campaign-0001"
+NUMBERS = [f"+30690000000{digit}" for digit in range(1, 8)]
 
 
-def callback(message_id: str, status: str, second: int, **extra: Any) -> dict[str, Any]:
+def callback(message_id: str, status: str, second: int, to: str = NUMBERS[0], **extra: Any) -> dict[str, Any]:
     return {
         "messageId": message_id,
-        "to": "+306900000001",
+        "to": to,
         "from": "+302100000000",
         "status": {"name": status, "updatedDate": f"2026-11-27T09:00:{second:02d}.000Z"},
         **extra,
@@ -26,31 +29,31 @@ def callback(message_id: str, status: str, second: int, **extra: Any) -> dict[st
 
 
 class Callbacks:
-    def __init__(self, stack: TestStack, campaign_id: str = CAMPAIGN) -> None:
-        self.stack = stack
+    def __init__(self, campaigns: Campaigns, campaign_id: str) -> None:
+        self.campaigns = campaigns
+        self.stack = campaigns.stack
         self.campaign_id = campaign_id
-        self.path = f"/callbacks/voice/{campaign_id}/{sign_campaign(stack.secret(), campaign_id)}"
+        self.path = f"/callbacks/voice/{campaign_id}/{sign_campaign(self.stack.secret(), campaign_id)}"
 
-    def post(self, body: Any) -> Any:
-        return self.stack.api("POST", self.path, body, headers={"Content-Type": "application/json"})
+    def post(self, body: Any, campaign_id: str | None = None) -> Any:
+        path = self.path if campaign_id is None else self.path_of(campaign_id)
+        return self.stack.api("POST", path, body, headers={"Content-Type": "application/json"})
 
-    def message(self, message_id: str) -> dict[str, Any]:
-        item = MessageRepository(self.stack.client("dynamodb"), self.stack.outputs["TableName"]).get(
-            message_id
-        )
-        assert item is not None
-        return item
+    def path_of(self, campaign_id: str) -> str:
+        return f"/callbacks/voice/{campaign_id}/{sign_campaign(self.stack.secret(), campaign_id)}"
 
-    def counts(self) -> dict[str, int]:
-        _, counts = CampaignRepository(
-            self.stack.client("dynamodb"), self.stack.outputs["TableName"]
-        ).get_with_counts(self.campaign_id)
-        return counts.final
+    def message(self, message_id: str) -> Message:
+        message = self.campaigns.store.get_message(message_id)
+        assert message is not None
+        return message
+
+    def counts(self, campaign_id: str | None = None) -> dict[str, Any]:
+        return self.campaigns.counts(campaign_id or self.campaign_id)
 
 
 @pytest.fixture
-def callbacks(stack: TestStack) -> Callbacks:
-    return Callbacks(stack)
+def callbacks(campaigns: Campaigns) -> Callbacks:
+    return Callbacks(campaigns, campaigns.dispatched(NUMBERS))
 
 
 def test_in_order_callbacks_walk_the_message_to_its_final_status(callbacks: Callbacks) -> None:
@@ -62,10 +65,10 @@ def test_in_order_callbacks_walk_the_message_to_its_final_status(callbacks: Call
         )
     final = callbacks.post(callback("m-1", "Completed", 30, duration=23, price=0.021))
     assert final.body == {"messageId": "m-1", "status": "Completed", "applied": True}
-    item = callbacks.message("m-1")
-    assert item["final"] is True and item["finalAt"] == "2026-11-27T09:00:30.000Z"
-    assert (item["duration"], item["price"], item["to"]) == (23, 0.021, "+306900000001")
-    assert callbacks.counts() == {"Completed": 1}
+    message = callbacks.message("m-1")
+    assert message.final and message.final_at == "2026-11-27T09:00:30.000Z"
+    assert (message.duration, message.price, message.to) == (23, 0.021, NUMBERS[0])
+    assert callbacks.counts()["final"] == {"Completed": 1}
 
 
 def test_out_of_order_and_duplicate_callbacks_keep_the_furthest_status_and_full_history(
@@ -77,7 +80,7 @@ def test_out_of_order_and_duplicate_callbacks_keep_the_furthest_status_and_full_
     assert callbacks.post(callback("m-2", "Ringing", 4)).body["applied"] is False
     assert callbacks.post(callback("m-2", "Queued", 0)).body["status"] == "Ringing"
 
-    history = message_view(callbacks.message("m-2"))["history"]
+    history = callbacks.stack.api("GET", "/messages/m-2").body["history"]
     assert history == [
         {"status": "Queued", "at": "2026-11-27T09:00:00.000Z"},
         {"status": "Initiated", "at": "2026-11-27T09:00:02.000Z"},
@@ -94,18 +97,24 @@ def test_final_status_is_terminal_and_counted_exactly_once(callbacks: Callbacks)
             "Busy",
             False,
         )
-    item = callbacks.message("m-3")
-    assert item["status"] == "Busy" and item["gsi1sk"] == "Busy#m-3"
-    assert {"h#Busy", "h#Completed", "h#Ringing"} <= set(item)
-    assert callbacks.counts() == {"Busy": 1}
+    message = callbacks.message("m-3")
+    assert message.status == "Busy"
+    assert [status for status, _ in message.ordered_history()] == ["Ringing", "Busy", "Completed"]
+    busy = callbacks.stack.api("GET", f"/campaigns/{callbacks.campaign_id}/messages", query="status=Busy")
+    assert [item["messageId"] for item in busy.body["items"]] == ["m-3"]
+    assert callbacks.counts()["final"] == {"Busy": 1}
 
 
 def test_counters_per_final_status_across_messages(callbacks: Callbacks) -> None:
     outcomes = {"a": "Completed", "b": "Completed", "c": "NoAnswer", "d": "Unsent", "e": "Terminated"}
-    for message_id, status in outcomes.items():
+    for (message_id, status), to in zip(outcomes.items(), NUMBERS, strict=False):
         for _ in range(2):  # every final callback delivered twice
-            callbacks.post(callback(message_id, status, 10))
-    assert callbacks.counts() == {"Completed": 2, "NoAnswer": 1, "Unsent": 1, "Terminated": 1}
+            callbacks.post(callback(message_id, status, 10, to=to))
+    assert callbacks.counts() == {
+        "total": len(NUMBERS),
+        "pending": 2,
+        "final": {"Completed": 2, "NoAnswer": 1, "Unsent": 1, "Terminated": 1},
+    }
 
 
 def test_loosely_spelled_status_names_are_understood(callbacks: Callbacks) -> None:
@@ -113,15 +122,68 @@ def test_loosely_spelled_status_names_are_understood(callbacks: Callbacks) -> No
     assert response.body == {"messageId": "m-4", "status": "NoAnswer", "applied": True}
 
 
+# ----- integrity: a callback touches only its own campaign's recipients -----
+
+
+def test_a_callback_cannot_touch_another_campaigns_message(
+    callbacks: Callbacks, campaigns: Campaigns
+) -> None:
+    other = campaigns.dispatched(["+306911111111"])
+    assert callbacks.post(callback("mine-1", "Ringing", 1)).status_code == 200
+
+    # B's valid URL, A's message id and A's number: A's number is not one of B's recipients.
+    forged = callbacks.post(callback("mine-1", "Busy", 2), campaign_id=other)
+    assert forged.status_code == 404 and forged.body["error"]
+    # B's valid URL, A's message id, B's own number: the id belongs to another campaign's message.
+    stolen = callbacks.post(callback("mine-1", "Busy", 2, to="+306911111111"), campaign_id=other)
+    assert stolen.status_code == 409 and stolen.body["error"]
+
+    assert callbacks.message("mine-1").status == "Ringing"
+    assert callbacks.counts()["final"] == {} and callbacks.counts(other)["final"] == {}
+    listed = callbacks.stack.api("GET", f"/campaigns/{other}/messages").body["items"]
+    assert [(item["to"], item["messageId"], item["status"]) for item in listed] == [
+        ("+306911111111", None, "Queued")
+    ]
+
+
+def test_invented_message_ids_never_inflate_the_counts(callbacks: Callbacks) -> None:
+    assert callbacks.post(callback("real-1", "Completed", 1)).status_code == 200
+    for invented in ("made-up-1", "made-up-2", "made-up-3"):
+        answer = callbacks.post(callback(invented, "Completed", 2))  # the same recipient, other ids
+        assert answer.status_code == 409
+    unknown = callbacks.post(callback("made-up-4", "Completed", 2, to="+306999999999"))
+    assert unknown.status_code == 404
+
+    counts = callbacks.counts()
+    assert counts["final"] == {"Completed": 1}
+    assert sum(counts["final"].values()) <= counts["total"]
+    for invented in ("made-up-1", "made-up-2", "made-up-3", "made-up-4"):
+        assert callbacks.stack.api("GET", f"/messages/{invented}").status_code == 404
+
+
+def test_a_message_id_stays_with_its_first_recipient(callbacks: Callbacks) -> None:
+    assert callbacks.post(callback("shared-id", "Ringing", 1, to=NUMBERS[1])).status_code == 200
+    taken = callbacks.post(callback("shared-id", "Ringing", 1, to=NUMBERS[2]))
+    assert taken.status_code == 409
+    assert callbacks.stack.api("GET", "/messages/shared-id").body["to"] == NUMBERS[1]
+
+
+def test_every_recipient_is_listed_from_dispatch_on(callbacks: Callbacks) -> None:
+    callbacks.post(callback("m-10", "Completed", 3, to=NUMBERS[6]))
+    queued = callbacks.stack.api("GET", f"/campaigns/{callbacks.campaign_id}/messages", query="status=Queued")
+    assert sorted(item["to"] for item in queued.body["items"]) == NUMBERS[:6]
+    assert all(item["messageId"] is None and item["history"] == [] for item in queued.body["items"])
+
+
 def _scan(stack: TestStack) -> list[dict]:
-    return stack.client("dynamodb").scan(TableName=stack.outputs["TableName"])["Items"]
+    return stack.client("dynamodb").scan(TableName=stack.outputs["TableName"], ConsistentRead=True)["Items"]
 
 
 @pytest.mark.parametrize(
     ("mutate", "status_code"),
     [
         (lambda path, body: (path.rsplit("/", 1)[0] + "/not-the-signature", body), 403),
-        (lambda path, body: (path.replace(CAMPAIGN, "campaign-0002"), body), 403),
+        (lambda path, body: (path.replace("/voice/", "/voice/x", 1), body), 403),
         (lambda path, body: (path, "{not json"), 400),
         (lambda path, body: (path, json.dumps({"messageId": "m-9"})), 422),
         (lambda path, body: (path, json.dumps(callback("m-9", "Delivered", 1))), 422),
@@ -134,6 +196,8 @@ def _scan(stack: TestStack) -> list[dict]:
             ),
             422,
         ),
+        (lambda path, body: (path, json.dumps(callback("m-9", "Queued", 1, to="+30690000000\u0660"))), 422),
+        (lambda path, body: (path, json.dumps(callback("m-9", "Queued", 1, to="+306999999999"))), 404),
         (
             lambda path, body: (path, json.dumps(callback("m-9", "Queued", 1) | {"padding": "x" * 70_000})),
             413,
@@ -146,19 +210,22 @@ def _scan(stack: TestStack) -> list[dict]:
         "missing-status",
         "unknown-status",
         "bad-date",
+        "non-ascii-digit",
+        "not-a-recipient",
         "too-large",
     ],
 )
 def test_rejected_callbacks_answer_with_json_errors_and_write_nothing(
     callbacks: Callbacks, mutate: Any, status_code: int
 ) -> None:
+    before = _scan(callbacks.stack)
     path, body = mutate(callbacks.path, json.dumps(callback("m-9", "Queued", 1)))
     response = callbacks.stack.api("POST", path, body)
     assert response.status_code == status_code
     assert isinstance(response.body, dict) and response.body["error"]
     if status_code == 422:
         assert response.body["details"] and all("field" in detail for detail in response.body["details"])
-    assert _scan(callbacks.stack) == []
+    assert _scan(callbacks.stack) == before
 
 
 def test_a_campaign_that_is_not_waiting_is_not_woken(callbacks: Callbacks) -> None:
@@ -175,6 +242,6 @@ def test_a_storage_failure_answers_500_json_so_the_provider_retries(
     def unavailable(*_: Any, **__: Any) -> None:
         raise RuntimeError("DynamoDB unavailable")
 
-    monkeypatch.setattr(module.messages, "record", unavailable)
+    monkeypatch.setattr(module.store, "record_report", unavailable)
     response = callbacks.post(callback("m-6", "Queued", 1))
-    assert (response.status_code, response.body) == (500, {"error": "internal error"})
+    assert (response.status_code, response.body) == (500, {"error": "internal error", "details": []})

@@ -90,7 +90,7 @@ def submission(
         "from_number": "+302100000000",
         "recipients": recipients,
         "callback_url": callback_url,
-        "message": TextMessage("Your appointment is tomorrow."),
+        "message": TextMessage(text="Your appointment is tomorrow."),
     }
     return Submission(**(values | fields))  # type: ignore[arg-type]
 
@@ -212,11 +212,11 @@ def test_missing_or_malformed_secret_is_a_provider_error() -> None:
 
 
 @pytest.mark.usefixtures("credentials_secret")
-def test_429_and_5xx_are_retried_with_backoff_honouring_retry_after() -> None:
+def test_429_is_retried_with_backoff_honouring_retry_after() -> None:
     sleeps: list[float] = []
     with ScriptedServer() as server:
         server.script(
-            "POST", "/voice/campaign", Reply(429, headers={"Retry-After": "1"}), Reply(503), ACCEPTED
+            "POST", "/voice/campaign", Reply(429, headers={"Retry-After": "1"}), Reply(429), ACCEPTED
         )
         accepted = client_for(server.url, sleeps=sleeps).submit(submission(["+306900000001"]))
         assert accepted.tracking_id == "track-1"
@@ -229,12 +229,22 @@ def test_429_and_5xx_are_retried_with_backoff_honouring_retry_after() -> None:
 def test_retries_are_bounded_and_end_retryable() -> None:
     sleeps: list[float] = []
     with ScriptedServer() as server:
-        server.script("POST", "/voice/campaign", Reply(500))
+        server.script("POST", "/voice/campaign", Reply(429))
         with pytest.raises(ProviderError) as failed:
             client_for(server.url, sleeps=sleeps).submit(submission(["+306900000001"]))
-        assert failed.value.retryable and failed.value.status_code == 500
+        assert failed.value.retryable and failed.value.status_code == 429
         assert len(server.to("POST", "/voice/campaign")) == FAST_RETRIES.attempts
     assert len(sleeps) == FAST_RETRIES.attempts - 1
+
+
+@pytest.mark.usefixtures("credentials_secret")
+def test_reads_are_retried_on_5xx_because_they_change_nothing() -> None:
+    with ScriptedServer() as server:
+        page = {"content": [tracking_record("m-1", "Completed")], "last": True}
+        server.script("GET", "/voice/tracking/campaign/track-1", Reply(503), Reply(body=page))
+        reports = list(client_for(server.url).track("track-1"))
+        assert [report.message_id for report in reports] == ["m-1"]
+        assert len(server.to("GET", "/voice/tracking/campaign/track-1")) == 2
 
 
 @pytest.mark.usefixtures("credentials_secret")
@@ -264,10 +274,10 @@ def test_other_4xx_is_not_retried() -> None:
 @pytest.mark.usefixtures("credentials_secret")
 @pytest.mark.parametrize(
     "reply",
-    [Reply(hang=True), Reply(drop=True), Reply(504)],
-    ids=["read-timeout", "dropped", "gateway-timeout"],
+    [Reply(hang=True), Reply(drop=True), Reply(500), Reply(502), Reply(503), Reply(504)],
+    ids=["read-timeout", "reset", "500", "502", "503", "504"],
 )
-def test_a_campaign_post_without_an_answer_is_never_resent(reply: Reply) -> None:
+def test_a_campaign_post_that_may_have_arrived_is_sent_exactly_once(reply: Reply) -> None:
     with ScriptedServer() as server:
         server.script("POST", "/voice/campaign", reply)
         with pytest.raises(ProviderError, match="not resent") as ambiguous:
@@ -420,7 +430,7 @@ def test_credentials_tokens_and_signatures_never_reach_logs_or_errors(
         server.script(
             "POST",
             "/voice/campaign",
-            Reply(503),
+            Reply(429),
             Reply(401),
             Reply(
                 422,

@@ -1,8 +1,9 @@
 """Driving campaigns through the real state machine in moto (tests and the workflow benchmark).
 
-`Campaigns` writes a campaign the way POST /campaigns does (campaign item + recipient chunks,
-then StartExecution named after the campaign: team-notes "workflow contract"), so nothing here
-depends on the API function. `FakeProvider` fakes the voice provider, never AWS.
+`Campaigns` creates campaigns with the product's own service functions (what POST /campaigns
+does, with smaller chunks where a test needs several), moves them with the deployed state
+machine's own status-move states, and reads them back through the store: nothing here writes
+or reads a raw item. `FakeProvider` fakes the voice provider, never AWS.
 """
 
 from __future__ import annotations
@@ -10,21 +11,28 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import jsonschema
 import pytest
 
 from tests.conftest import EVENTS_DIR, ApiResponse, TestStack
+from voice_status.campaign import service
+from voice_status.campaign.model import Campaign, Chunk, execution_arn
+from voice_status.campaign.requests import CreateCampaignRequest
+from voice_status.campaign.store import CampaignStore
+from voice_status.campaign.workflow import StepBudget
+from voice_status.providers import SilentProvider
 from voice_status.providers.base import Accepted, ProviderError, Submission
 from voice_status.reports import StatusReport
-from voice_status.repository import CampaignRepository, keys
 from voice_status.signing import callback_url, sign_campaign
-from voice_status.timeutil import now_iso
+from voice_status.statuses import CampaignStatus
+from voice_status.timeutil import now_iso, utc_now
 
 EVENT_SCHEMAS = {
     "Voice Campaign Finished": "voice-campaign-finished.schema.json",
@@ -32,6 +40,14 @@ EVENT_SCHEMAS = {
 }
 DEADLINE_SECONDS = 30.0
 POLL_SECONDS = 0.05
+# The state machine's status moves, in lifecycle order: the path to any status.
+MARK_STATES = {
+    CampaignStatus.QUEUED: "MarkQueued",
+    CampaignStatus.RUNNING: "MarkRunning",
+    CampaignStatus.SENT: "MarkSent",
+    CampaignStatus.FINISHED: "MarkFinished",
+}
+LIFECYCLE = [CampaignStatus.SCHEDULED, *MARK_STATES]
 
 
 @dataclass
@@ -48,6 +64,7 @@ class FakeProvider:
     tracking: dict[str, str] = field(default_factory=dict)
     submissions: list[Submission] = field(default_factory=list)
     sent: dict[str, list[str]] = field(default_factory=dict)  # trackingId -> recipients
+    tracked: list[str] = field(default_factory=list)  # trackingIds asked about, in order
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     def submit(self, submission: Submission) -> Accepted:
@@ -64,6 +81,7 @@ class FakeProvider:
         return Accepted(tracking_id=tracking_id, accepted=len(submission.recipients))
 
     def track(self, tracking_id: str) -> Iterator[StatusReport]:
+        self.tracked.append(tracking_id)
         for number, recipient in enumerate(self.sent.get(tracking_id, [])):
             if recipient in self.tracking:
                 yield StatusReport.model_validate(
@@ -91,15 +109,37 @@ def recipients(count: int) -> list[str]:
     return [f"+3069{number:08d}" for number in range(count)]
 
 
+def campaign_request(
+    numbers: list[str], *, seconds_until_start: int = 0, completion_timeout_seconds: int = 60
+) -> CreateCampaignRequest:
+    body: dict[str, Any] = {
+        "name": "Flu shot reminder",
+        "from": "+302100000000",
+        "message": {"text": "Your appointment is tomorrow.", "language": "en-US", "gender": "female"},
+        "recipients": numbers,
+        "completionTimeoutSeconds": completion_timeout_seconds,
+    }
+    if seconds_until_start > 0:
+        body["scheduledAt"] = (utc_now() + timedelta(seconds=seconds_until_start)).isoformat()
+    return CreateCampaignRequest.model_validate(body)
+
+
 @dataclass
 class Campaigns:
     stack: TestStack
     deadline_seconds: float = DEADLINE_SECONDS
     poll_seconds: float = POLL_SECONDS
+    _plans: dict[str, Any] = field(default_factory=dict, init=False)
 
     @property
-    def table(self) -> str:
-        return self.stack.outputs["TableName"]
+    def store(self) -> CampaignStore:
+        return CampaignStore(self.stack.client("dynamodb"), self.stack.outputs["TableName"])
+
+    @property
+    def workflows(self) -> service.Workflows:
+        return service.Workflows(
+            self.stack.client("stepfunctions"), self.stack.outputs["CampaignStateMachineArn"]
+        )
 
     def create(
         self,
@@ -108,102 +148,90 @@ class Campaigns:
         seconds_until_start: int = 0,
         completion_timeout_seconds: int = 60,
         chunk_size: int = 1000,
-        chunk_states: dict[int, str] | None = None,
+        claimed_chunks: tuple[int, ...] = (),
         start: bool = True,
         campaign_id: str | None = None,
     ) -> str:
-        """Write the campaign and its chunks like POST /campaigns, then start its execution."""
-        campaign_id = campaign_id or str(uuid.uuid4())
-        created_at = now_iso()
-        status = "Scheduled" if seconds_until_start > 0 else "Queued"
-        chunks = [numbers[first : first + chunk_size] for first in range(0, len(numbers), chunk_size)]
-        dynamodb = self.stack.client("dynamodb")
-        for index, chunk in enumerate(chunks):
-            state = (chunk_states or {}).get(index, "pending")
-            item = {"campaignId": campaign_id, "index": index, "recipients": chunk, "state": state}
-            dynamodb.put_item(
-                TableName=self.table, Item=keys.to_attributes(item) | keys.chunk_key(campaign_id, index)
-            )
-        campaign = {
-            "campaignId": campaign_id,
-            "name": "Flu shot reminder",
-            "from": "+302100000000",
-            "message": {"text": "Your appointment is tomorrow.", "language": "en-US", "gender": "female"},
-            "status": status,
-            "statusHistory": [{"status": status, "at": created_at}],
-            "createdAt": created_at,
-            "updatedAt": created_at,
-            "scheduledAt": "2026-12-01T09:00:00.000Z" if seconds_until_start > 0 else None,
-            "completionTimeoutSeconds": completion_timeout_seconds,
-            "total": len(numbers),
-            "chunkCount": len(chunks),
-            "failureReason": None,
-            "callbackUrl": callback_url(os.environ["API_URL"], campaign_id, self.stack.secret()),
-        }
-        dynamodb.put_item(
-            TableName=self.table, Item=keys.to_attributes(campaign) | keys.campaign_key(campaign_id)
+        """Store a campaign like POST /campaigns does, then start its execution.
+
+        `claimed_chunks`: chunks an earlier dispatch attempt claimed and then crashed on."""
+        secret = self.stack.secret()
+        campaign, plan = service.store_new_campaign(
+            self.store,
+            campaign_request(
+                numbers,
+                seconds_until_start=seconds_until_start,
+                completion_timeout_seconds=completion_timeout_seconds,
+            ),
+            lambda created: callback_url(os.environ["API_URL"], created, secret),
+            campaign_id=campaign_id,
+            chunk_size=chunk_size,
         )
+        for chunk in self.store.pending_chunks(campaign.campaign_id, 0, 1000):
+            if chunk.index in claimed_chunks:
+                assert self.store.claim_chunk(chunk)
         if start:
-            self.start(campaign_id, seconds_until_start, completion_timeout_seconds)
+            service.start_workflow(self.store, self.workflows, campaign, plan)
+        self._plans[campaign.campaign_id] = (campaign, plan)
+        return campaign.campaign_id
+
+    def dispatched(self, numbers: list[str], *, campaign_id: str | None = None) -> str:
+        """A Running campaign whose recipients were all handed to the provider (no workflow runs
+        it): what callbacks need to exist."""
+        campaign_id = self.create(numbers, start=False, campaign_id=campaign_id)
+        self.advance(campaign_id, CampaignStatus.RUNNING)
+        progress = service.dispatch_step(
+            self.store, SilentProvider(), campaign_id, 0, budget=StepBudget(), remaining_ms=lambda: 900_000
+        )
+        assert progress.done
         return campaign_id
 
-    def start(self, campaign_id: str, seconds_until_start: int, completion_timeout_seconds: int) -> None:
-        self.stack.client("stepfunctions").start_execution(
-            stateMachineArn=self.stack.outputs["CampaignStateMachineArn"],
-            name=campaign_id,
-            input=json.dumps(
-                {
-                    "campaignId": campaign_id,
-                    "scheduledAt": "2026-12-01T09:00:00.000Z" if seconds_until_start > 0 else None,
-                    "secondsUntilStart": seconds_until_start,
-                    "completionTimeoutSeconds": completion_timeout_seconds,
-                }
-            ),
-        )
+    def start(self, campaign_id: str) -> None:
+        campaign, plan = self._plans[campaign_id]
+        service.start_workflow(self.store, self.workflows, campaign, plan)
 
-    def execution_arn(self, campaign_id: str) -> str:
-        machine = self.stack.outputs["CampaignStateMachineArn"]
-        return f"{machine.replace(':stateMachine:', ':execution:')}:{campaign_id}"
-
-    def item(self, campaign_id: str) -> dict[str, Any]:
-        campaign, _ = CampaignRepository(self.stack.client("dynamodb"), self.table).get_with_counts(
-            campaign_id
-        )
+    def campaign(self, campaign_id: str) -> Campaign:
+        campaign = self.store.get(campaign_id)
         assert campaign is not None
         return campaign
 
-    def counts(self, campaign_id: str) -> dict[str, Any]:
-        _, counts = CampaignRepository(self.stack.client("dynamodb"), self.table).get_with_counts(campaign_id)
-        return counts.as_dict()
+    def statuses(self, campaign_id: str) -> list[str]:
+        return [entry.status for entry in self.campaign(campaign_id).shown_history()]
 
-    def chunk(self, campaign_id: str, index: int) -> dict[str, Any]:
-        answer = self.stack.client("dynamodb").get_item(
-            TableName=self.table, Key=keys.chunk_key(campaign_id, index), ConsistentRead=True
-        )
-        return keys.from_item(answer["Item"])
+    def counts(self, campaign_id: str) -> dict[str, Any]:
+        found = self.store.get_with_counts(campaign_id)
+        assert found is not None
+        return found.counts.as_dict()
+
+    def chunks(self, campaign_id: str) -> list[Chunk]:
+        return self.store.chunk_outcomes(campaign_id)
+
+    def chunk_states(self, campaign_id: str) -> list[str]:
+        return [chunk.state.value for chunk in self.chunks(campaign_id)]
 
     def describe(self, campaign_id: str) -> dict[str, Any]:
         execution = self.stack.client("stepfunctions").describe_execution(
-            executionArn=self.execution_arn(campaign_id)
+            executionArn=execution_arn(self.stack.outputs["CampaignStateMachineArn"], campaign_id)
         )
         return dict(execution)
 
-    def wait_until(
-        self, campaign_id: str, condition: Callable[[dict[str, Any]], bool], what: str
-    ) -> dict[str, Any]:
-        """Poll the campaign item until `condition` holds; fail fast if the execution ended."""
+    def wait_until(self, campaign_id: str, condition: Callable[[Campaign], bool], what: str) -> Campaign:
+        """Poll the campaign until `condition` holds; fail fast if the execution ended."""
         deadline = time.monotonic() + self.deadline_seconds
         while time.monotonic() < deadline:
-            item = self.item(campaign_id)
-            if condition(item):
-                return item
+            campaign = self.campaign(campaign_id)
+            if condition(campaign):
+                return campaign
             execution = self.describe(campaign_id)
             if execution["status"] != "RUNNING":
                 pytest.fail(
                     f"execution ended {execution['status']} before: {what} ({execution.get('cause')})"
                 )
             time.sleep(self.poll_seconds)
-        pytest.fail(f"timed out waiting for: {what}; campaign is {self.item(campaign_id)['status']}")
+        pytest.fail(f"timed out waiting for: {what}; campaign is {self.campaign(campaign_id).status}")
+
+    def wait_for_sent(self, campaign_id: str) -> Campaign:
+        return self.wait_until(campaign_id, lambda campaign: campaign.completion_token is not None, "Sent")
 
     def wait_for_end(self, campaign_id: str, expected: str) -> dict[str, Any]:
         """Poll the execution until it ends; fail fast on any end other than `expected`."""
@@ -223,7 +251,10 @@ class Campaigns:
     def history(self, campaign_id: str) -> list[dict[str, Any]]:
         sfn = self.stack.client("stepfunctions")
         events: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"executionArn": self.execution_arn(campaign_id), "maxResults": 1000}
+        request: dict[str, Any] = {
+            "executionArn": execution_arn(self.stack.outputs["CampaignStateMachineArn"], campaign_id),
+            "maxResults": 1000,
+        }
         while True:
             page = sfn.get_execution_history(**request)
             events.extend(page["events"])
@@ -237,34 +268,20 @@ class Campaigns:
         return self.stack.api("POST", f"/callbacks/voice/{campaign_id}/{signature}", body)
 
     def cancel(self, campaign_id: str) -> None:
-        """What DELETE /campaigns/{id} does to a Scheduled campaign (team-notes workflow contract)."""
-        now = now_iso()
-        answer = self.stack.client("dynamodb").update_item(
-            TableName=self.table,
-            Key=keys.campaign_key(campaign_id),
-            UpdateExpression=(
-                "SET #status = :failed, failureReason = :reason, updatedAt = :now, "
-                "statusHistory = list_append(statusHistory, :entry)"
-            ),
-            ConditionExpression="#status IN (:scheduled, :queued)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=keys.to_attributes(
-                {
-                    ":failed": "Failed",
-                    ":reason": "Cancelled",
-                    ":now": now,
-                    ":entry": [{"status": "Failed", "at": now}],
-                    ":scheduled": "Scheduled",
-                    ":queued": "Queued",
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )
-        token = keys.from_item(answer["Attributes"]).get("scheduleTaskToken")
-        if token:
-            self.stack.client("stepfunctions").send_task_failure(
-                taskToken=token, error="CampaignCancelled", cause="Cancelled"
-            )
+        service.cancel_campaign(self.store, self.workflows, campaign_id)
+
+    def move(self, campaign_id: str, state: str, entered_time: str | None = None, failure: str = "") -> None:
+        """Run one of the deployed state machine's status-move states, as Step Functions would."""
+        parameters = state_parameters(self.stack, state)
+        state_input = {"campaignId": campaign_id, "failure": {"reason": failure}}
+        request = resolve_parameters(parameters, state_input, entered_time or now_iso())
+        self.stack.client("dynamodb").update_item(**request)
+
+    def advance(self, campaign_id: str, target: CampaignStatus) -> None:
+        """Walk a campaign that no workflow runs along the lifecycle to `target`."""
+        current = self.campaign(campaign_id).status
+        for status in LIFECYCLE[LIFECYCLE.index(current) + 1 : LIFECYCLE.index(target) + 1]:
+            self.move(campaign_id, MARK_STATES[status])
 
     def notifications(self, count: int) -> list[dict[str, Any]]:
         """The next `count` events on the notifications queue (EventBridge envelopes)."""
@@ -282,11 +299,44 @@ class Campaigns:
             jsonschema.validate(event, schema, format_checker=jsonschema.FormatChecker())  # envelope too
         return received
 
-    def set_status(self, campaign_id: str, status: str) -> None:
-        self.stack.client("dynamodb").update_item(
-            TableName=self.table,
-            Key=keys.campaign_key(campaign_id),
-            UpdateExpression="SET #status = :status",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":status": {"S": status}},
-        )
+
+# ----- the deployed definition's parameters, resolved the way Step Functions resolves them -----
+
+_FORMAT = re.compile(r"States\.Format\('([^']*)', \$\.(\w+)\)")
+
+
+def state_parameters(stack: TestStack, state: str) -> dict[str, Any]:
+    definition = json.loads(
+        stack.client("stepfunctions").describe_state_machine(
+            stateMachineArn=stack.outputs["CampaignStateMachineArn"]
+        )["definition"]
+    )
+    parameters: dict[str, Any] = definition["States"][state]["Parameters"]
+    return parameters
+
+
+def _evaluate(expression: str, state_input: dict[str, Any], entered_time: str) -> Any:
+    if expression == "$$.State.EnteredTime":
+        return entered_time
+    formatted = _FORMAT.fullmatch(expression)
+    if formatted:
+        return formatted.group(1).replace("{}", str(state_input[formatted.group(2)]))
+    assert expression.startswith("$."), f"no evaluator for {expression!r}"
+    value: Any = state_input
+    for part in expression[2:].split("."):
+        value = value[part]
+    return value
+
+
+def resolve_parameters(parameters: Any, state_input: dict[str, Any], entered_time: str) -> Any:
+    """ASL Parameters -> the request: keys ending in `.$` take the value of their path."""
+    if isinstance(parameters, list):
+        return [resolve_parameters(item, state_input, entered_time) for item in parameters]
+    if not isinstance(parameters, dict):
+        return parameters
+    return {
+        key.removesuffix(".$"): _evaluate(value, state_input, entered_time)
+        if key.endswith(".$")
+        else resolve_parameters(value, state_input, entered_time)
+        for key, value in parameters.items()
+    }

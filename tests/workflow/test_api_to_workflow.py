@@ -19,7 +19,7 @@ def test_a_campaign_posted_to_the_api_runs_to_finished(campaigns: Campaigns, pro
     assert created.status_code == 201, created.body
     campaign_id = created.body["campaignId"]
 
-    campaigns.wait_until(campaign_id, lambda item: "taskToken" in item, "Sent")
+    campaigns.wait_for_sent(campaign_id)
     assert [submission.callback_url for submission in provider.submissions] == [created.body["callbackUrl"]]
     for message, to in provider.messages():
         campaigns.callback(campaign_id, message, to, "Completed")
@@ -37,7 +37,9 @@ def test_deleting_a_scheduled_campaign_ends_its_workflow(
     scheduled_at = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     created = campaigns.stack.api("POST", "/campaigns", {**BODY, "scheduledAt": scheduled_at})
     campaign_id = created.body["campaignId"]
-    campaigns.wait_until(campaign_id, lambda item: "scheduleTaskToken" in item, "the scheduled wait")
+    campaigns.wait_until(
+        campaign_id, lambda campaign: campaign.schedule_token is not None, "the scheduled wait"
+    )
 
     assert campaigns.stack.api("DELETE", f"/campaigns/{campaign_id}").status_code == 200
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import EVENTS_DIR, TestStack, load_event
 from tests.workflow.support import Campaigns, FakeProvider, recipients
+from voice_status.statuses import CampaignStatus
 
 SAMPLES = [
     "await_scheduled_start-store-token.json",
@@ -38,27 +39,32 @@ def test_workflow_samples_walk_a_campaign_through_its_tasks(
     campaigns.create(numbers, seconds_until_start=60, start=False, campaign_id=campaign_id)
 
     stack.invoke("AwaitScheduledStartFunction", events["await_scheduled_start-store-token.json"])
-    stored = campaigns.item(campaign_id)["scheduleTaskToken"]
+    stored = campaigns.campaign(campaign_id).schedule_token
     assert stored == events["await_scheduled_start-store-token.json"]["taskToken"]
 
-    campaigns.set_status(campaign_id, "Running")
+    campaigns.advance(campaign_id, CampaignStatus.RUNNING)
     first = stack.invoke("DispatchFunction", events["dispatch-first-call.json"])
     assert first == {"cursor": 1, "done": True, "accepted": 2}
     again = stack.invoke("DispatchFunction", events["dispatch-continue.json"])
     assert again["done"] is True
     assert len(provider.submissions) == 1, "a later cursor must not resubmit anything"
 
-    campaigns.set_status(campaign_id, "Sent")
+    campaigns.advance(campaign_id, CampaignStatus.SENT)
     stack.invoke("AwaitCompletionFunction", events["await_completion-store-token.json"])
-    assert (
-        campaigns.item(campaign_id)["taskToken"] == events["await_completion-store-token.json"]["taskToken"]
-    )
+    token = campaigns.campaign(campaign_id).completion_token
+    assert token == events["await_completion-store-token.json"]["taskToken"]
 
     provider.tracking = {numbers[0]: "Completed"}
     verdict = stack.invoke("ReconcileFunction", events["reconcile-after-timeout.json"])
-    assert (verdict["allFinal"], verdict["pending"]) == (False, 1)
+    assert verdict == {
+        "cursor": 1,
+        "done": True,
+        "allFinal": False,
+        "pending": 1,
+        "failureReason": "1 recipient never reached a final status (1 never reported by the provider)",
+    }
 
-    campaigns.set_status(campaign_id, "Finished")
+    campaigns.advance(campaign_id, CampaignStatus.FINISHED)
     described = stack.invoke("DescribeCampaignFunction", events["describe_campaign-final.json"])
     assert described["detailType"] == "Voice Campaign Finished"
     assert described["detail"]["eventId"] == f"{campaign_id}:Finished"

@@ -2,118 +2,85 @@
 
 Each Mark* state's updateItem parameters are taken from the deployed definition and resolved the
 way Step Functions resolves them, so the conditions tested here are the real ones: a move happens
-only from the expected status, and a retry of a move whose answer was lost passes once, without
-showing the move twice.
+only from the expected status and only along the campaign lifecycle, writes the store's key and
+history format, and a retry of a move whose answer was lost passes once, without showing the
+move twice.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
-
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import TestStack
-from tests.workflow.support import Campaigns, recipients
-from voice_status.repository import CampaignRepository
-from voice_status.views import status_history
+from tests.workflow.support import Campaigns, recipients, state_parameters
+from voice_status.campaign import keys
+from voice_status.campaign.model import StatusAt
+from voice_status.statuses import CAMPAIGN_TRANSITIONS, CampaignStatus
 
 MOVES = [
-    ("MarkQueued", "Scheduled", "Queued"),
-    ("MarkRunning", "Queued", "Running"),
-    ("MarkSent", "Running", "Sent"),
-    ("MarkFinished", "Sent", "Finished"),
-    ("MarkFailed", "Sent", "Failed"),
+    ("MarkQueued", CampaignStatus.SCHEDULED, CampaignStatus.QUEUED),
+    ("MarkRunning", CampaignStatus.QUEUED, CampaignStatus.RUNNING),
+    ("MarkSent", CampaignStatus.RUNNING, CampaignStatus.SENT),
+    ("MarkFinished", CampaignStatus.SENT, CampaignStatus.FINISHED),
+    ("MarkFailed", CampaignStatus.SENT, CampaignStatus.FAILED),
 ]
-_FORMAT = re.compile(r"States\.Format\('([^']*)', \$\.(\w+)\)")
+ENTERED = "2026-11-27T09:00:00.123Z"
 
 
-def _evaluate(expression: str, state_input: dict[str, Any], entered_time: str) -> Any:
-    if expression == "$$.State.EnteredTime":
-        return entered_time
-    formatted = _FORMAT.fullmatch(expression)
-    if formatted:
-        return formatted.group(1).replace("{}", str(state_input[formatted.group(2)]))
-    assert expression.startswith("$."), f"no evaluator for {expression!r}"
-    value: Any = state_input
-    for part in expression[2:].split("."):
-        value = value[part]
-    return value
+def _campaign_at(campaigns: Campaigns, status: CampaignStatus) -> str:
+    scheduled = status == CampaignStatus.SCHEDULED
+    campaign_id = campaigns.create(recipients(2), seconds_until_start=3600 if scheduled else 0, start=False)
+    campaigns.advance(campaign_id, status)
+    return campaign_id
 
 
-def _resolve(parameters: Any, state_input: dict[str, Any], entered_time: str) -> Any:
-    """ASL Parameters -> the request: keys ending in `.$` take the value of their path."""
-    if isinstance(parameters, list):
-        return [_resolve(item, state_input, entered_time) for item in parameters]
-    if not isinstance(parameters, dict):
-        return parameters
-    return {
-        key.removesuffix(".$"): _evaluate(value, state_input, entered_time)
-        if key.endswith(".$")
-        else _resolve(value, state_input, entered_time)
-        for key, value in parameters.items()
-    }
-
-
-def _move(stack: TestStack, state: str, campaign_id: str, entered_time: str) -> None:
-    definition = json.loads(
-        stack.client("stepfunctions").describe_state_machine(
-            stateMachineArn=stack.outputs["CampaignStateMachineArn"]
-        )["definition"]
-    )
-    parameters = definition["States"][state]["Parameters"]
-    state_input = {"campaignId": campaign_id, "failure": {"reason": "Provider refused the campaign"}}
-    stack.client("dynamodb").update_item(**_resolve(parameters, state_input, entered_time))
-
-
-def _campaign(stack: TestStack, campaign_id: str) -> dict[str, Any]:
-    item, _ = CampaignRepository(stack.client("dynamodb"), stack.outputs["TableName"]).get_with_counts(
-        campaign_id
-    )
-    assert item is not None
-    return item
+@pytest.mark.parametrize(("state", "before", "after"), MOVES)
+def test_each_move_is_a_lifecycle_move_on_the_stores_key(
+    campaigns: Campaigns, state: str, before: CampaignStatus, after: CampaignStatus
+) -> None:
+    assert after in CAMPAIGN_TRANSITIONS[before]
+    parameters = state_parameters(campaigns.stack, state)
+    key = parameters["Key"]
+    assert key["pk"] == {"S.$": "States.Format('CAMPAIGN#{}', $.campaignId)"}
+    assert keys.campaign_key("{}")["pk"]["S"] == "CAMPAIGN#{}"  # the store's key, spelled the same
+    assert key["sk"] == {"S": keys.CAMPAIGN_SK}
 
 
 @pytest.mark.parametrize(("state", "before", "after"), MOVES)
 def test_a_move_happens_once_and_a_lost_answer_retry_passes(
-    stack: TestStack, campaigns: Campaigns, state: str, before: str, after: str
+    campaigns: Campaigns, state: str, before: CampaignStatus, after: CampaignStatus
 ) -> None:
-    campaign_id = campaigns.create(recipients(2), start=False)
-    campaigns.set_status(campaign_id, before)
-    entered = "2026-11-27T09:00:00.123Z"
-    history_before = status_history(_campaign(stack, campaign_id))
+    campaign_id = _campaign_at(campaigns, before)
+    history_before = campaigns.campaign(campaign_id).shown_history()
 
-    _move(stack, state, campaign_id, entered)
-    _move(stack, state, campaign_id, entered)  # the same state's retry: Step Functions never saw the answer
+    campaigns.move(campaign_id, state, ENTERED, failure="Provider refused the campaign")
+    campaigns.move(
+        campaign_id, state, ENTERED, failure="Provider refused the campaign"
+    )  # the lost-answer retry
 
-    item = _campaign(stack, campaign_id)
-    assert item["status"] == after
-    assert status_history(item)[len(history_before) :] == [{"status": after, "at": entered}]
+    campaign = campaigns.campaign(campaign_id)  # the store reads what the state machine wrote
+    assert campaign.status == after
+    assert campaign.shown_history()[len(history_before) :] == [StatusAt(after.value, ENTERED)]
 
 
 @pytest.mark.parametrize(("state", "before", "after"), MOVES)
 def test_a_move_from_another_status_is_refused(
-    stack: TestStack, campaigns: Campaigns, state: str, before: str, after: str
+    campaigns: Campaigns, state: str, before: CampaignStatus, after: CampaignStatus
 ) -> None:
-    campaign_id = campaigns.create(recipients(2), start=False)
-    campaigns.set_status(campaign_id, "Finished")  # final: no move may leave it
+    campaign_id = _campaign_at(campaigns, CampaignStatus.FINISHED)  # final: no move may leave it
 
     with pytest.raises(ClientError) as refused:
-        _move(stack, state, campaign_id, "2026-11-27T09:00:00.123Z")
+        campaigns.move(campaign_id, state, ENTERED, failure="too late")
 
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
-    assert _campaign(stack, campaign_id)["status"] == "Finished"
+    assert campaigns.campaign(campaign_id).status == CampaignStatus.FINISHED
 
 
-def test_a_cancelled_campaign_keeps_its_reason_when_the_workflow_fails_it_later(
-    stack: TestStack, campaigns: Campaigns
-) -> None:
+def test_a_cancelled_campaign_keeps_its_reason_when_the_workflow_fails_it_later(campaigns: Campaigns) -> None:
     campaign_id = campaigns.create(recipients(2), start=False)
-    stack.api("DELETE", f"/campaigns/{campaign_id}")
+    assert campaigns.stack.api("DELETE", f"/campaigns/{campaign_id}").status_code == 200
 
     with pytest.raises(ClientError):
-        _move(stack, "MarkFailed", campaign_id, "2026-11-27T09:00:00.123Z")
+        campaigns.move(campaign_id, "MarkFailed", ENTERED, failure="Unexpected workflow error")
 
-    assert _campaign(stack, campaign_id)["failureReason"] == "Cancelled"
+    assert campaigns.campaign(campaign_id).failure_reason == "Cancelled"

@@ -10,12 +10,13 @@ from local.functions import InvocationError
 from tests.conftest import EVENTS_DIR, TestStack, load_event
 from tests.workflow.support import Campaigns, FakeProvider, recipients
 from voice_status.providers.base import ProviderError
+from voice_status.statuses import CampaignStatus
 
 WORKFLOW_FUNCTIONS = {
-    "dispatch": ("DispatchFunction", "DispatchTask"),
+    "dispatch": ("DispatchFunction", "LoopTask"),
     "await_scheduled_start": ("AwaitScheduledStartFunction", "TaskTokenTask"),
     "await_completion": ("AwaitCompletionFunction", "TaskTokenTask"),
-    "reconcile": ("ReconcileFunction", "CampaignTask"),
+    "reconcile": ("ReconcileFunction", "LoopTask"),
     "describe_campaign": ("DescribeCampaignFunction", "CampaignTask"),
 }
 
@@ -38,7 +39,7 @@ def test_sample_events_are_valid_task_inputs(stack: TestStack, prefix: str) -> N
 
 def running_campaign(campaigns: Campaigns, count: int, chunk_size: int = 2) -> str:
     campaign_id = campaigns.create(recipients(count), chunk_size=chunk_size, start=False)
-    campaigns.set_status(campaign_id, "Running")
+    campaigns.advance(campaign_id, CampaignStatus.RUNNING)
     return campaign_id
 
 
@@ -52,8 +53,8 @@ def test_provider_unreachable_gives_the_chunk_back_and_asks_for_a_retry(
         error_type(stack, "DispatchFunction", {"campaignId": campaign_id, "cursor": 0})
         == "ProviderUnavailable"
     )
-    assert campaigns.chunk(campaign_id, 0)["state"] == "pending"  # certainly not sent: sent later
-    assert campaigns.chunk(campaign_id, 1)["state"] == "pending"
+    assert campaigns.chunk_states(campaign_id) == ["pending", "pending"]  # certainly not sent: sent later
+    assert campaigns.stack.api("GET", f"/campaigns/{campaign_id}/messages").body["items"] == []
 
     provider.refuse = None
     result = stack.invoke("DispatchFunction", {"campaignId": campaign_id, "cursor": 0})
@@ -69,12 +70,12 @@ def test_an_answer_that_never_came_keeps_the_chunk_as_possibly_sent(
     result = stack.invoke("DispatchFunction", {"campaignId": campaign_id, "cursor": 0})
 
     assert result == {"cursor": 1, "done": True, "accepted": 0}
-    chunk = campaigns.chunk(campaign_id, 0)
-    assert (chunk["state"], chunk["error"]) == (
+    [chunk] = campaigns.chunks(campaign_id)
+    assert (chunk.state, chunk.error) == (
         "submitting",
         "no answer from Routee to submit campaign (ReadTimeout)",
     )
-    assert campaigns.item(campaign_id)["total"] == 2  # never resent, and counted: calls may be placed
+    assert campaigns.campaign(campaign_id).total == 2  # never resent, and counted: calls may be placed
     assert stack.invoke("DispatchFunction", {"campaignId": campaign_id, "cursor": 0})["accepted"] == 0
     assert len(provider.submissions) == 1
 
@@ -94,7 +95,7 @@ def test_dispatch_hands_back_after_its_chunk_budget(
         {"cursor": 4, "done": False, "accepted": 2},
         {"cursor": 5, "done": True, "accepted": 1},
     ]
-    assert campaigns.item(campaign_id)["total"] == 5
+    assert campaigns.campaign(campaign_id).total == 5
 
 
 def test_dispatch_sends_nothing_for_a_campaign_that_is_not_running(
@@ -114,7 +115,7 @@ def test_the_schedule_token_is_not_stored_for_a_cancelled_campaign(
 
     event = {"campaignId": campaign_id, "taskToken": "token"}
     assert error_type(stack, "AwaitScheduledStartFunction", event) == "CampaignCancelled"
-    assert "scheduleTaskToken" not in campaigns.item(campaign_id)
+    assert campaigns.campaign(campaign_id).schedule_token is None
 
 
 def test_only_a_final_campaign_has_a_final_event(stack: TestStack, campaigns: Campaigns) -> None:

@@ -76,15 +76,6 @@ CAMPAIGN_TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
 }
 
 
-# Cancelling is allowed until dispatch starts; a cancelled campaign is Failed with this reason.
-CANCELLABLE_STATUSES = (CampaignStatus.SCHEDULED, CampaignStatus.QUEUED)
-CANCELLED_REASON = "Cancelled"
-
-
-def can_move_campaign(current: CampaignStatus, target: CampaignStatus) -> bool:
-    return target in CAMPAIGN_TRANSITIONS[current]
-
-
 _NAME_NOISE = re.compile(r"[\s_\-]+")
 _BY_NORMALIZED_NAME = {status.value.lower(): status for status in MessageStatus}
 

@@ -1,15 +1,17 @@
-"""What the API and events show of stored items (CONTRACT.md sections 3 and 4). Pure functions."""
+"""What the API and the events show of the campaign aggregate (CONTRACT.md sections 3 and 4).
+
+The API's answers are pydantic models: the routes return them, Powertools validates and
+serializes them, and the OpenAPI document is generated from the same models. Pure: no I/O.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
+from voice_status.campaign.model import CampaignWithCounts, Message
 from voice_status.counts import CampaignCounts
-from voice_status.repository.keys import HISTORY_PREFIX
-from voice_status.rules import ordered_history
-from voice_status.statuses import MessageStatus
-from voice_status.timeutil import to_iso
 
 EVENT_SOURCE = "voice.status"
 EVENT_VERSION = "1"
@@ -18,91 +20,129 @@ CAMPAIGN_FINISHED = "Voice Campaign Finished"
 CAMPAIGN_FAILED = "Voice Campaign Failed"
 
 
-def message_history(item: dict[str, Any]) -> list[dict[str, str]]:
-    history = {
-        MessageStatus(name.removeprefix(HISTORY_PREFIX)): str(at)
-        for name, at in item.items()
-        if name.startswith(HISTORY_PREFIX)
-    }
-    return [{"status": status.value, "at": at} for status, at in ordered_history(history)]
+class StatusAtView(BaseModel):
+    status: str
+    at: str
 
 
-def message_view(item: dict[str, Any]) -> dict[str, Any]:
+class CountsView(BaseModel):
+    total: int
+    pending: int
+    final: dict[str, int] = Field(description="Messages per final status; only statuses above zero.")
+
+
+class CampaignView(BaseModel):
+    campaignId: str
+    name: str
+    status: Literal["Scheduled", "Queued", "Running", "Sent", "Finished", "Failed"]
+    statusHistory: list[StatusAtView]
+    createdAt: str
+    scheduledAt: str | None
+    updatedAt: str
+    counts: CountsView
+    failureReason: str | None
+    callbackUrl: str
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignView] = Field(description="Newest first.")
+    nextToken: str | None = Field(description="Pass as ?nextToken= for the next page; null on the last.")
+
+
+class MessageView(BaseModel):
+    messageId: str | None = Field(description="The provider's id; null until the first callback.")
+    campaignId: str
+    to: str
+    status: str
+    final: bool
+    history: list[StatusAtView] = Field(description="Each distinct status once, by the provider's time.")
+    duration: int | None
+    price: float | None
+    updatedAt: str | None
+
+
+class MessagePage(BaseModel):
+    items: list[MessageView]
+    nextToken: str | None = Field(description="Pass as ?nextToken= for the next page; null on the last.")
+
+
+class CallbackAnswer(BaseModel):
+    messageId: str
+    status: str = Field(description="The message's status after this callback.")
+    applied: bool = Field(description="False for a duplicate or stale callback (still recorded in history).")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    details: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def counts_view(counts: CampaignCounts) -> CountsView:
+    return CountsView.model_validate(counts.as_dict())
+
+
+def campaign_view(found: CampaignWithCounts) -> CampaignView:
+    campaign = found.campaign
+    return CampaignView(
+        campaignId=campaign.campaign_id,
+        name=campaign.name,
+        status=campaign.status.value,
+        statusHistory=[StatusAtView(status=entry.status, at=entry.at) for entry in campaign.shown_history()],
+        createdAt=campaign.created_at,
+        scheduledAt=campaign.scheduled_at,
+        updatedAt=campaign.updated_at,
+        counts=counts_view(found.counts),
+        failureReason=campaign.failure_reason,
+        callbackUrl=campaign.callback_url,
+    )
+
+
+def message_view(message: Message) -> MessageView:
     """GET /messages/{messageId}, and each item of a campaign's message list."""
-    return {
-        "messageId": item["messageId"],
-        "campaignId": item.get("campaignId"),
-        "to": item.get("to"),
-        "status": item["status"],
-        "final": bool(item.get("final", False)),
-        "history": message_history(item),
-        "duration": item.get("duration"),
-        "price": item.get("price"),
-        "updatedAt": item.get("updatedAt"),
-    }
+    return MessageView(
+        messageId=message.message_id,
+        campaignId=message.campaign_id,
+        to=message.to,
+        status=message.status.value,
+        final=message.final,
+        history=[StatusAtView(status=status.value, at=at) for status, at in message.ordered_history()],
+        duration=message.duration,
+        price=message.price,
+        updatedAt=message.updated_at,
+    )
 
 
-def message_finalized_detail(item: dict[str, Any]) -> dict[str, Any]:
-    """Detail of `Voice Message Finalized` for a message item that just became final."""
+def message_finalized_detail(message: Message) -> dict[str, Any]:
+    """Detail of `Voice Message Finalized` for a message that just became final."""
     return {
         "version": EVENT_VERSION,
-        "eventId": f"{item['messageId']}:{item['status']}",
-        "messageId": item["messageId"],
-        "campaignId": item.get("campaignId"),
-        "to": item.get("to"),
-        "status": item["status"],
-        "finalAt": item.get("finalAt"),
-        "duration": item.get("duration"),
-        "price": item.get("price"),
+        "eventId": f"{message.message_id}:{message.status.value}",
+        "messageId": message.message_id,
+        "campaignId": message.campaign_id,
+        "to": message.to,
+        "status": message.status.value,
+        "finalAt": message.final_at,
+        "duration": message.duration,
+        "price": message.price,
     }
 
 
-def status_history(item: dict[str, Any]) -> list[dict[str, str]]:
-    """The campaign's status moves, times in the service's one format whoever wrote them (Step
-    Functions' EnteredTime has its own). A move retried after a lost answer appends the same
-    entry twice; it is shown once."""
-    history: list[dict[str, str]] = []
-    for entry in item.get("statusHistory", []):
-        shown = {
-            "status": entry["status"],
-            "at": to_iso(datetime.fromisoformat(str(entry["at"]).replace("Z", "+00:00"))),
-        }
-        if not history or history[-1] != shown:
-            history.append(shown)
-    return history
-
-
-def campaign_view(item: dict[str, Any], counts: CampaignCounts, callback_url: str | None) -> dict[str, Any]:
-    """GET /campaigns/{campaignId}."""
-    return {
-        "campaignId": item["campaignId"],
-        "name": item["name"],
-        "status": item["status"],
-        "statusHistory": status_history(item),
-        "createdAt": item.get("createdAt"),
-        "scheduledAt": item.get("scheduledAt"),
-        "updatedAt": item.get("updatedAt"),
-        "counts": counts.as_dict(),
-        "failureReason": item.get("failureReason"),
-        "callbackUrl": callback_url,
-    }
-
-
-def campaign_final_detail(item: dict[str, Any], counts: CampaignCounts) -> dict[str, Any]:
+def campaign_final_detail(found: CampaignWithCounts) -> dict[str, Any]:
     """Detail of `Voice Campaign Finished` / `Voice Campaign Failed` (the latter adds failureReason)."""
-    detail = {
+    campaign = found.campaign
+    detail: dict[str, Any] = {
         "version": EVENT_VERSION,
-        "eventId": f"{item['campaignId']}:{item['status']}",
-        "campaignId": item["campaignId"],
-        "name": item["name"],
-        "status": item["status"],
-        "counts": counts.as_dict(),
-        "statusHistory": status_history(item),
+        "eventId": f"{campaign.campaign_id}:{campaign.status.value}",
+        "campaignId": campaign.campaign_id,
+        "name": campaign.name,
+        "status": campaign.status.value,
+        "counts": found.counts.as_dict(),
+        "statusHistory": [{"status": entry.status, "at": entry.at} for entry in campaign.shown_history()],
     }
-    if item["status"] == "Failed":
-        detail["failureReason"] = item.get("failureReason")
+    if campaign.status.value == "Failed":
+        detail["failureReason"] = campaign.failure_reason
     return detail
 
 
-def campaign_final_detail_type(status: str) -> str:
-    return CAMPAIGN_FINISHED if status == "Finished" else CAMPAIGN_FAILED
+def campaign_final_detail_type(found: CampaignWithCounts) -> str:
+    return CAMPAIGN_FINISHED if found.campaign.status.value == "Finished" else CAMPAIGN_FAILED

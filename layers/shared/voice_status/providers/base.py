@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from voice_status.reports import StatusReport
 
@@ -12,11 +14,18 @@ MAX_RECIPIENTS_PER_SUBMISSION = 1000  # Routee: at most 1000 numbers per voice c
 MAX_TEXT_LENGTH = 1000  # Routee: text-to-speech text at most 1000 characters
 
 
-@dataclass(frozen=True)
-class TextMessage:
-    text: str
-    language: str = "en-US"
-    gender: str = "female"
+class TextMessage(BaseModel):
+    """A text-to-speech message: what POST /campaigns takes and what the provider is sent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH, description="What the call says.")
+    language: str = Field(
+        default="en-US",
+        pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$",
+        description="BCP-47 language tag of the voice, e.g. en-US.",
+    )
+    gender: Literal["female", "male"] = "female"
 
 
 @dataclass(frozen=True)

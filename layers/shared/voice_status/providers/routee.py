@@ -3,8 +3,8 @@
 The same client serves `VOICE_PROVIDER=simulated`: the local stack points ROUTEE_AUTH_URL and
 ROUTEE_API_URL at `local/carrier.py`, which speaks the same HTTP shapes.
 
-Sending is at most once (DESIGN.md): POST /voice/campaign is resent only when Routee
-certainly did not process it (it answered 429/5xx, or no connection was ever made).
+Sending is at most once: POST /voice/campaign is resent only when Routee certainly did not
+process it (it answered 429, or no connection was ever made).
 Never logged: the application secret, access tokens, and the callback URL (its last
 path segment is the campaign's signature).
 """
@@ -368,12 +368,12 @@ class RouteeClient:
     ) -> requests.Response:
         """Send with timeouts; retry what certainly was not processed, with backoff and jitter.
 
-        At most once: a POST /voice/campaign whose answer never came (read timeout, dropped
-        connection, 504 from a gateway) may have reached Routee and placed calls, so it is
-        not resent; it fails as not retryable and reconciliation finds out what happened.
-        429 and other 5xx mean Routee did not process it, and a refused connection means it
-        never left; those are retried. GETs and token requests have no side effects and are
-        retried on every transient failure.
+        At most once: a POST /voice/campaign is resent only when it certainly was not processed,
+        that is on 429 (Routee's "not now") or a connection that never opened. Any other failure
+        after the request left (5xx, which a proxy may send after Routee took the request, a read
+        timeout, a reset) may have placed calls: it fails as not retryable and reconciliation
+        finds out what happened. GETs and token requests have no side effects and are retried on
+        every transient failure.
         """
         policy = self.settings.retry
         timeout = (self.settings.connect_timeout_seconds, self.settings.read_timeout_seconds)
@@ -394,9 +394,11 @@ class RouteeClient:
                 status = response.status_code
                 if status != 429 and status < 500:
                     return response
-                if status == 504 and not resend_safe:
+                if status != 429 and not resend_safe:
+                    # A 5xx may come from a proxy after Routee took the request: calls may be placed.
                     raise ProviderError(
-                        f"Routee's gateway timed out on {what}; it may have been processed, so it is not resent",
+                        f"Routee answered {what} with HTTP {status}; it may have been processed, "
+                        "so it is not resent",
                         retryable=False,
                         status_code=status,
                     )
