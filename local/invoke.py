@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,11 @@ from local.stack import LocalStack, Settings, StackError
 from local.template import ROOT, load_template, resources_of_type
 
 # The sample callbacks in events/ are signed with this key (HMAC of their campaign id); it is
-# only ever the offline stack's secret.
+# only ever the offline stack's secret. They report on this campaign's two recipients.
 SAMPLE_EVENTS_SIGNING_KEY = "events-signing-key-not-secret"
+SAMPLE_CALLBACK_CAMPAIGN = "3f6c1c9e-5b2a-4d8e-9a41-7c0d2b6e8f10"
+SAMPLE_CALLBACK_RECIPIENTS = ["+306900000001", "+306900000002"]
+DISPATCH_DEADLINE_SECONDS = 60
 
 
 class InvokeError(Exception):
@@ -83,11 +87,47 @@ def invoke(event_file: Path) -> tuple[str, Any, bool]:
         stack.client("secretsmanager").put_secret_value(
             SecretId=stack.outputs["CallbackSigningSecretArn"], SecretString=SAMPLE_EVENTS_SIGNING_KEY
         )
+        if logical_id == "CallbackFunction":
+            _dispatch_sample_campaign(stack)
         assert stack.functions is not None
         try:
             return logical_id, stack.functions.invoke(logical_id, event), False
         except InvocationError as error:
             return logical_id, error.payload, True
+
+
+def _dispatch_sample_campaign(stack: LocalStack) -> None:
+    """The state the sample callbacks were written for: their campaign, stored and started with
+    the product's own functions, run by the real workflow until the (silent) provider has its
+    recipients, since only a dispatched recipient's callback is accepted."""
+    from voice_status.campaign import service  # the shared layer, on sys.path once the stack runs
+    from voice_status.campaign.requests import CreateCampaignRequest
+    from voice_status.campaign.store import CampaignStore
+    from voice_status.signing import callback_url
+    from voice_status.statuses import CampaignStatus
+
+    store = CampaignStore(stack.client("dynamodb"), stack.outputs["TableName"])
+    request = CreateCampaignRequest.model_validate(
+        {
+            "name": "Sample callbacks",
+            "from": "+302100000000",
+            "message": {"text": "Sample"},
+            "recipients": SAMPLE_CALLBACK_RECIPIENTS,
+        }
+    )
+    campaign, plan = service.store_new_campaign(
+        store,
+        request,
+        lambda campaign_id: callback_url(stack.api_url, campaign_id, SAMPLE_EVENTS_SIGNING_KEY),
+        campaign_id=SAMPLE_CALLBACK_CAMPAIGN,
+    )
+    workflows = service.Workflows(stack.client("stepfunctions"), stack.outputs["CampaignStateMachineArn"])
+    service.start_workflow(store, workflows, campaign, plan)
+    deadline = time.monotonic() + DISPATCH_DEADLINE_SECONDS
+    while (stored := store.get(SAMPLE_CALLBACK_CAMPAIGN)) is None or stored.status != CampaignStatus.SENT:
+        if time.monotonic() > deadline:
+            raise InvokeError(f"the sample campaign was not dispatched within {DISPATCH_DEADLINE_SECONDS} s")
+        time.sleep(0.05)  # the workflow runs in moto's threads; its progress is only seen by polling
 
 
 def main(argv: list[str]) -> int:
