@@ -43,9 +43,6 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "1")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    # botocore 1.44 sends DynamoDB Streams calls to {account}.streams-ddb.{region}, which moto 5.2.5's
-    # mock does not route; the regional endpoint is the same API.
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
