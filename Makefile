@@ -18,7 +18,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: help venv chromium lint typecheck template-check test test-fast fuzz local invoke demo bench bench-scale openapi lock build deploy clean
+.PHONY: help venv chromium lint typecheck template-check test test-fast test-container fuzz local invoke demo bench bench-scale openapi lock build deploy clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ chromium: ## Install Debian's chromium for the browser test, where it is missing
 	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
 		&& { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } \
 		|| echo "chromium is not installed (needs apt-get as root): the browser test will be skipped"
+
+test-container: $(STAMP) ## The real sam local invoke/start-api on every events file, in containers (sets up what is missing)
+	local/container/run-tier.sh
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C
 	$(BIN)/python -m local

@@ -24,7 +24,15 @@ from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import load_template
 
-__all__ = ["REGION", "TEST_PARAMETERS", "ApiResponse", "InMemoryStack", "in_memory_stack", "load_template"]
+__all__ = [
+    "REGION",
+    "TEST_PARAMETERS",
+    "ApiResponse",
+    "InMemoryStack",
+    "api_response",
+    "in_memory_stack",
+    "load_template",
+]
 
 REGION = "us-east-1"
 # The settings the offline stack's tests use: no network, fast failure, a silent provider.
@@ -36,6 +44,19 @@ class ApiResponse:
     status_code: int
     body: Any
     headers: dict[str, str]
+
+
+def api_response(result: dict[str, Any]) -> ApiResponse:
+    """An API function's answer (a proxy integration result) as the HTTP client sees it."""
+    text = result.get("body") or ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = text
+    headers = dict(result.get("headers") or {})
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(values)
+    return ApiResponse(result["statusCode"], body, headers)
 
 
 @dataclass
@@ -75,16 +96,7 @@ class InMemoryStack:
         return self.api_event(route.function, event)
 
     def api_event(self, function: str, event: dict[str, Any]) -> ApiResponse:
-        result = self.invoke(function, event)
-        text = result.get("body") or ""
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = text
-        headers = dict(result.get("headers") or {})
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers[name] = ", ".join(values)
-        return ApiResponse(result["statusCode"], body, headers)
+        return api_response(self.invoke(function, event))
 
     def secret(self, output: str = "CallbackSigningSecretArn") -> str:
         secret_id = self.outputs[output]

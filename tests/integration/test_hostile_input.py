@@ -19,6 +19,7 @@ import pytest
 from local.api import api_routes, match_route, proxy_event
 from local.functions import LambdaContext
 from tests.conftest import ApiResponse, TestStack
+from voice_status.campaign.model import execution_arn
 from voice_status.signing import sign_campaign
 
 HEADERS = {"Host": "api.example.test", "Content-Type": "application/json"}
@@ -121,8 +122,7 @@ class Hostile:
         # Snapshots are compared while nothing else writes: cancel, then wait for the execution's end.
         cancelled = self.stack.api("DELETE", f"/campaigns/{self.campaign_id}")
         assert cancelled.status_code == 200, cancelled.body
-        machine = self.stack.outputs["CampaignStateMachineArn"]
-        execution = f"{machine.replace(':stateMachine:', ':execution:')}:{self.campaign_id}"
+        execution = execution_arn(self.stack.outputs["CampaignStateMachineArn"], self.campaign_id)
         stepfunctions = self.stack.client("stepfunctions")
         deadline = time.monotonic() + DEADLINE_SECONDS
         while time.monotonic() < deadline:
