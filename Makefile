@@ -104,15 +104,17 @@ openapi: $(STAMP) ## Rewrite docs/openapi.json from the API's code (a test fails
 # Lambda (python3.13, arm64); the dev environment's is universal (Python 3.11+, any platform) and
 # keeps the layer's versions, so tests run what is deployed.
 UV_COMPILE := $(BIN)/uv pip compile --quiet --upgrade --generate-hashes --custom-compile-command "make lock"
-lock: $(STAMP) ## Refresh the hashed locks: the layer's, the dev environment's and the SAM CLI's
+lock: $(STAMP) ## Refresh the hashed locks: the layer's, the dev environment's, the SAM CLI's and checkov's
 	$(UV_COMPILE) --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
 		layers/shared/requirements.in -o layers/shared/requirements.txt
 	$(UV_COMPILE) --universal --python-version 3.11 --constraint layers/shared/requirements.txt \
 		requirements-dev.in -o requirements-dev.txt
 	$(UV_COMPILE) --universal --python-version 3.11 requirements-sam.in -o requirements-sam.txt
+	$(UV_COMPILE) --universal --python-version 3.11 requirements-checkov.in -o requirements-checkov.txt
 
 build: $(STAMP) $(SAM_STAMP) ## sam build (arm64 wheels, no container needed)
-	$(BIN)/sam build
+	@# SAM's builder wants a python3.13 on PATH that runs (a pyenv shim may not): the venv's own.
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build
 
 deploy: build ## sam deploy with samconfig.toml (CONFIG_ENV=dev|prod)
 	$(BIN)/sam deploy --config-env $${CONFIG_ENV:-dev}

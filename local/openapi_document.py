@@ -16,7 +16,7 @@ import warnings
 from typing import Any
 
 from local.api import Route, proxy_event
-from local.template import ROOT, load_template
+from local.template import NO_VALUE, ROOT, Resolver, load_template
 
 DOCUMENT_PATH = ROOT / "docs" / "openapi.json"
 FUNCTION = "CampaignsApiFunction"
@@ -27,16 +27,20 @@ def served_document() -> dict[str, Any]:
     template = load_template()
     function = template["Resources"][FUNCTION]["Properties"]
     globals_ = (template.get("Globals") or {}).get("Function", {})
-    # Every variable the template gives the function: plain values and parameters' defaults as they
-    # are, references to resources as placeholders (only requests that touch AWS need those, and
-    # /openapi.json touches none).
-    parameters = template.get("Parameters") or {}
+    # Every variable the template gives the function, resolved with the parameters' defaults;
+    # references to resources become placeholders (only requests that touch AWS need those, and
+    # /openapi.json touches none), and variables the template leaves out stay unset.
+    resolver = Resolver(template, "openapi-document", "us-east-1", {})
     for variables in (globals_.get("Environment", {}), function.get("Environment", {})):
         for name, value in variables.get("Variables", {}).items():
-            default = (
-                parameters.get(value.get("Ref"), {}).get("Default") if isinstance(value, dict) else value
-            )
-            os.environ[name] = default if isinstance(default, str) else "openapi-document"
+            try:
+                resolved = resolver.resolve(value)
+            except KeyError:
+                resolved = "openapi-document"
+            if resolved is NO_VALUE:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = str(resolved)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.update(POWERTOOLS_TRACE_DISABLED="1", POWERTOOLS_METRICS_DISABLED="1")
     sys.path.insert(0, str(ROOT / "layers" / "shared"))

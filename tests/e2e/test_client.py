@@ -72,6 +72,13 @@ def test_a_campaign_from_a_csv_is_created_watched_to_its_end_and_exported(
     assert watched.returncode == 0, watched.stderr
     assert "Finished" in watched.stdout
 
+    listed = voice_status(local_stack, "list", "--status", "Finished")
+    assert listed.returncode == 0, listed.stderr
+    assert campaign_id in listed.stdout and "CLI journey" in listed.stdout
+    running = voice_status(local_stack, "list", "--status", "Running")
+    assert running.returncode == 0, running.stderr
+    assert campaign_id not in running.stdout
+
     shown = voice_status(local_stack, "show", campaign_id)
     assert shown.returncode == 0, shown.stderr
     assert "CLI journey" in shown.stdout and "Finished" in shown.stdout
