@@ -16,6 +16,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -123,6 +124,8 @@ class LocalFunctions:
         self._modules: dict[str, ModuleType] = {}
         self._locks = {logical_id: threading.Lock() for logical_id in specs}
         self._import_lock = threading.Lock()
+        self.invocations: Counter[str] = Counter()  # by logical id, for benchmarks
+        self.busy_seconds: defaultdict[str, float] = defaultdict(float)  # handler time, for benchmarks
         os.environ.update(merged_environment(specs))
         for spec in specs.values():
             for layer_dir in spec.layer_dirs:
@@ -174,6 +177,8 @@ class LocalFunctions:
         spec = self.spec_for(name_or_arn)
         handler = self.handler(spec.logical_id)
         with self._locks[spec.logical_id]:
+            self.invocations[spec.logical_id] += 1
+            started = time.perf_counter()
             try:
                 return handler(event, LambdaContext(spec))
             except Exception as error:
@@ -184,6 +189,8 @@ class LocalFunctions:
                         "stackTrace": traceback.format_exception(error)[-5:],
                     }
                 ) from error
+            finally:
+                self.busy_seconds[spec.logical_id] += time.perf_counter() - started
 
     def install_invoke_hook(self, session: boto3.Session | None = None) -> Callable[[], None]:
         """Answer lambda:Invoke on `session` (default: boto3's default session, which Step Functions'

@@ -8,22 +8,39 @@ before-images over whatever another thread wrote in between. Running every Dynam
 Streams backend operation under one lock gives the isolation DynamoDB promises. Each operation
 now costs what it touches (local/moto_transactions.py replaces moto's whole-table copy per
 transaction), so the lock is held for microseconds, not for a copy of the table.
+
+DynamoDB Streams memory (moto 5.2): a table's stream keeps every record forever, and every
+GetShardIterator and GetRecords call stores a new iterator forever. `trim_stream` drops records
+that the stream's consumers are done with (or that are older than the stream's 24 hours), and
+iterators expire after 15 minutes, as on AWS. A read from a trimmed position starts at the
+oldest record still there, as Lambda's event source mapping does when records expire.
+
+EventBridge targets (moto 5.2): the envelope delivered to a queue lacks `account`, which
+EventBridge always sends and consumers' parsers (Powertools' EventBridgeModel) require.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from moto.dynamodb.models import DynamoDBBackend
+from moto.core.utils import utcnow
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.table import StreamShard
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.events.utils import EventTemplateParser
 
 from local import moto_transactions
 
 _dynamodb_lock = threading.RLock()
 _applied = False
+STREAM_RETENTION = timedelta(hours=24)
+SHARD_ITERATOR_SECONDS = 15 * 60
 
 
 def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,6 +59,7 @@ def serialize_dynamodb() -> None:
     if _applied:
         return
     moto_transactions.install()
+    _bound_stream_memory()
     for backend in (DynamoDBBackend, DynamoDBStreamsBackend):
         for name, member in list(vars(backend).items()):
             if (
@@ -51,3 +69,68 @@ def serialize_dynamodb() -> None:
             ):
                 setattr(backend, name, _serialized(member))
     _applied = True
+
+
+def trim_stream(stream_arn: str, consumed_through: int | None) -> int:
+    """Drop the stream's records up to sequence number `consumed_through` (every consumer is done
+    with them) and those older than 24 hours; the number dropped. Sequence numbers are unchanged."""
+    arn_parts = stream_arn.split(":")
+    region, account, table_name = arn_parts[3], arn_parts[4], arn_parts[5].split("/")[1]
+    with _dynamodb_lock:
+        shard = dynamodb_backends[account][region].get_table(table_name).stream_shard
+        if shard is None:
+            return 0
+        count = 0
+        if consumed_through is not None:
+            count = max(0, min(consumed_through - shard.starting_sequence_number + 1, len(shard.items)))
+        expired_before = utcnow() - STREAM_RETENTION
+        while count < len(shard.items) and _created(shard.items[count]) < expired_before:
+            count += 1
+        if count:
+            del shard.items[:count]
+            shard.starting_sequence_number += count  # moto numbers records from here by position
+        return count
+
+
+def _created(record: Any) -> Any:
+    return record.record["dynamodb"]["ApproximateCreationDateTime"]
+
+
+class _ExpiringIterators(dict[str, Any]):
+    """moto's shard iterator registry, forgetting iterators 15 minutes after they were handed out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handed_out: deque[tuple[float, str]] = deque()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        now = time.monotonic()
+        while self._handed_out and self._handed_out[0][0] < now - SHARD_ITERATOR_SECONDS:
+            self.pop(self._handed_out.popleft()[1], None)
+        self._handed_out.append((now, key))
+        super().__setitem__(key, value)
+
+
+def _bound_stream_memory() -> None:
+    moto_init = DynamoDBStreamsBackend.__init__
+
+    def init(self: DynamoDBStreamsBackend, region_name: str, account_id: str) -> None:
+        moto_init(self, region_name, account_id)
+        self.shard_iterators = _ExpiringIterators()
+
+    moto_get = StreamShard.get
+
+    def get(self: StreamShard, start: int, quantity: int) -> list[dict[str, Any]]:
+        return moto_get(self, max(start, self.starting_sequence_number), quantity)
+
+    DynamoDBStreamsBackend.__init__ = init  # type: ignore[method-assign]
+    StreamShard.get = get  # type: ignore[method-assign]
+
+
+def complete_event_envelopes() -> None:
+    """Deliver events to targets with the `account` field, as EventBridge does."""
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0",', '"version": "0", "account": "<account>",', 1
+        )

@@ -26,7 +26,7 @@ from moto.server import ThreadedMotoServer
 
 from local.api_server import ApiServer
 from local.functions import FUNCTION_TYPE, LAYER_TYPE, LocalFunctions, function_specs
-from local.moto_fixes import serialize_dynamodb
+from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template, resources_of_type
 
@@ -202,6 +202,7 @@ class LocalStack:
             "VoiceProvider": provider,
             "CallbackBaseUrl": self.api_url,
             "LogLevel": settings.log_level,
+            "PublicApiDocs": "true",  # Swagger UI at /swagger; on AWS only when asked for
         }
         _check_allowed(template, parameters)
         if provider not in LOCAL_PROVIDERS:
@@ -312,8 +313,11 @@ def _checked_moto_server(address: str, port: int) -> ThreadedMotoServer:
     # out first whether the port is free.
     if port:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the server will: a port whose last connections are in TIME_WAIT is free to reuse.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((address, port))
     serialize_dynamodb()
+    complete_event_envelopes()
     return ThreadedMotoServer(ip_address=address, port=port, verbose=False)
 
 

@@ -8,6 +8,10 @@ Lambda's shape. Like Lambda it retries from the first record the function report
 BisectBatchOnFunctionError is on), and after MaximumRetryAttempts sends the failed records'
 metadata to the OnFailure SQS destination and moves on.
 
+Records every source of a stream is done with are trimmed from moto's stream (local/moto_fixes.py),
+so memory stays bounded however long the stack runs. Each poll reads at most one page of 1000
+records per shard, and keeps only the sequence number it is done with.
+
 Not modelled: MaximumBatchingWindowInSeconds (records go out as soon as they are read),
 MaximumRecordAgeInSeconds, ParallelizationFactor, tumbling windows, shard lineage (moto keeps
 one shard per stream).
@@ -41,7 +45,8 @@ EVENT_SOURCE_TYPE = "DynamoDB"
 # is listed in DrainSummary.blocked; the next poll tries it again.
 RETRY_UNTIL_EXPIRED = -1
 UNBOUNDED_RETRIES_PER_PASS = 2
-MAX_DRAIN_PASSES = 100
+MAX_DRAIN_PASSES = 100_000  # passes move up to a page of records each; a self-feeding loop ends
+RECORDS_PER_READ = 1000  # GetRecords' own maximum
 
 
 class _Pattern(Protocol):
@@ -184,20 +189,6 @@ def lambda_record(raw: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
     }
 
 
-@dataclass
-class _ShardPosition:
-    """Where reading a shard stands: the last record done with, and every record done with."""
-
-    sequence_number: str | None = None
-    event_id: str | None = None
-    done_event_ids: set[str] = field(default_factory=set)
-
-    def advance(self, done: list[dict[str, Any]]) -> None:
-        if done:
-            self.sequence_number, self.event_id = _sequence_number(done[-1]), done[-1]["eventID"]
-            self.done_event_ids.update(record["eventID"] for record in done)
-
-
 def _sequence_number(record: dict[str, Any]) -> str:
     return str(record["dynamodb"]["SequenceNumber"])
 
@@ -217,6 +208,7 @@ class StreamPoller:
         *,
         endpoint_url: str | None = None,
         interval_seconds: float = 0.25,
+        trim_consumed: bool = True,
     ) -> None:
         self._functions = functions
         self._streams = session.client("dynamodbstreams", endpoint_url=endpoint_url)
@@ -228,14 +220,17 @@ class StreamPoller:
             for name, event in spec.events.items()
             if event.get("Type") == EVENT_SOURCE_TYPE and (event.get("Properties") or {}).get("Enabled", True)
         ]
-        self._positions: dict[tuple[str, str], _ShardPosition] = {}  # by (source name, shard id)
+        # The sequence number each (source name, shard id) is done with.
+        self._positions: dict[tuple[str, str], int] = {}
+        self._trim_consumed = trim_consumed
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         for source in self.sources:
             if source.starting_position == "LATEST":  # only what is written from now on
                 for shard_id in self._shard_ids(source):
-                    self._position(source, shard_id).advance(self._read_new(source, shard_id))
+                    while records := self._read_new(source, shard_id):
+                        self._advance(source, shard_id, records)
 
     # ----- driving -----
 
@@ -281,11 +276,13 @@ class StreamPoller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            moved = 0
             try:
-                self.poll_once()
+                moved = self.poll_once()
             except Exception:  # keep the offline stack serving; the next poll tries again
                 logger.exception("stream poll failed")
-            self._stopping.wait(self.interval_seconds)
+            if not moved:  # behind: read the next page at once
+                self._stopping.wait(self.interval_seconds)
 
     # ----- reading -----
 
@@ -293,25 +290,25 @@ class StreamPoller:
         description = self._streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"]
         return [shard["ShardId"] for shard in description["Shards"]]
 
-    def _position(self, source: StreamSource, shard_id: str) -> _ShardPosition:
-        return self._positions.setdefault((source.name, shard_id), _ShardPosition())
-
     def _read_new(self, source: StreamSource, shard_id: str) -> list[dict[str, Any]]:
-        """The records not yet done with, in stream order."""
-        position = self._position(source, shard_id)
-        if position.sequence_number is None:
+        """Up to a page of the records not yet done with, in stream order. Under the stack's DynamoDB
+        lock a record is visible only once committed, so a record once read never disappears."""
+        done = self._positions.get((source.name, shard_id))
+        if done is None:
             return self._read(source, shard_id, "TRIM_HORIZON")
-        records = self._read(source, shard_id, "AT_SEQUENCE_NUMBER", position.sequence_number)
-        if records and records[0]["eventID"] == position.event_id:
-            return records[1:]
-        # The record last done with is gone: moto rolls back a failed transaction by restoring a
-        # copy of the whole table, stream included, so later records reuse sequence numbers that
-        # were read already. Read the shard again and skip what was done.
-        return [
-            record
-            for record in self._read(source, shard_id, "TRIM_HORIZON")
-            if record["eventID"] not in position.done_event_ids
-        ]
+        return self._read(source, shard_id, "AFTER_SEQUENCE_NUMBER", str(done))
+
+    def _advance(self, source: StreamSource, shard_id: str, done: list[dict[str, Any]]) -> None:
+        if not done:
+            return
+        self._positions[(source.name, shard_id)] = int(_sequence_number(done[-1]))
+        if self._trim_consumed:
+            from local.moto_fixes import trim_stream
+
+            readers = [other for other in self.sources if other.stream_arn == source.stream_arn]
+            positions = [self._positions.get((other.name, shard_id)) for other in readers]
+            if all(position is not None for position in positions):
+                trim_stream(source.stream_arn, min(p for p in positions if p is not None))
 
     def _read(
         self,
@@ -320,7 +317,7 @@ class StreamPoller:
         iterator_type: ShardIteratorTypeType,
         sequence_number: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every record of the shard from the given position on, in Lambda's shape."""
+        """One page of records of the shard from the given position on, in Lambda's shape."""
         position = {"SequenceNumber": sequence_number} if sequence_number else {}
         shard_iterator = self._streams.get_shard_iterator(
             StreamArn=source.stream_arn,
@@ -328,14 +325,10 @@ class StreamPoller:
             ShardIteratorType=iterator_type,
             **position,
         ).get("ShardIterator")
-        records: list[dict[str, Any]] = []
-        while shard_iterator:
-            page = self._streams.get_records(ShardIterator=shard_iterator)
-            if not page["Records"]:
-                break
-            records += (lambda_record(raw, source.stream_arn) for raw in page["Records"])
-            shard_iterator = page.get("NextShardIterator")
-        return records
+        if not shard_iterator:
+            return []
+        page = self._streams.get_records(ShardIterator=shard_iterator, Limit=RECORDS_PER_READ)
+        return [lambda_record(raw, source.stream_arn) for raw in page["Records"]]
 
     # ----- delivering -----
 
@@ -348,7 +341,7 @@ class StreamPoller:
         summary.records_filtered_out += len(records) - len(matching)
         stuck = self._deliver(source, shard_id, matching, summary)
         done = records if stuck is None else records[: records.index(stuck)]
-        self._position(source, shard_id).advance(done)
+        self._advance(source, shard_id, done)
         return len(done)
 
     def _deliver(

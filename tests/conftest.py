@@ -1,8 +1,9 @@
 """Shared fixtures: the stack's resources created in moto from template.yaml, handlers run in-process.
 
-`stack` gives a fresh in-memory AWS (moto, with the Step Functions interpreter executing
-ASL) holding every resource of the template, and a `LocalFunctions` that runs the template's
-handlers the way `sam local invoke` would.
+`stack` gives a fresh in-memory AWS (moto, with the Step Functions interpreter executing ASL)
+holding every resource of the template, with the template's handlers run the way
+`sam local invoke` runs them: the offline stack's one fixture for product tests
+(local/testing.py).
 """
 
 from __future__ import annotations
@@ -10,27 +11,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from local.api import api_routes, match_route, proxy_event
-from local.functions import LocalFunctions, function_specs
-from local.moto_fixes import serialize_dynamodb
-from local.resources import Stack, create_stack
-from local.template import ROOT, load_template
+from local.testing import REGION, ApiResponse, InMemoryStack, in_memory_stack, load_template
 
+ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
-REGION = "us-east-1"
-# The same settings the offline stack uses: no network, fast failure, a silent provider.
-TEST_PARAMETERS = {"VoiceProvider": "silent", "LogLevel": "WARNING"}
-
-
-serialize_dynamodb()  # moto's transaction rollback is only safe one operation at a time
+TestStack = InMemoryStack  # the name product tests use
+__all__ = ["EVENTS_DIR", "ApiResponse", "TestStack", "load_event"]
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +31,10 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_aws_environment(monkeypatch)
+
+
+def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and one region, so nothing can reach a real account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -51,88 +46,21 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-@dataclass
-class ApiResponse:
-    status_code: int
-    body: Any
-    headers: dict[str, str]
-
-
-def api_response(result: dict[str, Any]) -> ApiResponse:
-    """An API function's answer (a proxy integration result) as the HTTP client sees it."""
-    text = result.get("body") or ""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = text
-    headers = dict(result.get("headers") or {})
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers[name] = ", ".join(values)
-    return ApiResponse(result["statusCode"], body, headers)
-
-
-@dataclass
-class TestStack:
-    """A stack in moto plus helpers that call its functions like API Gateway and Lambda do."""
-
-    __test__ = False  # not a test class, despite the name
-
-    stack: Stack
-    functions: LocalFunctions
-    session: boto3.Session
-
-    @property
-    def outputs(self) -> dict[str, str]:
-        return self.stack.outputs
-
-    def client(self, service: Any) -> Any:
-        return self.session.client(service)
-
-    def invoke(self, function: str, event: Any) -> Any:
-        return self.functions.invoke(function, event)
-
-    def api(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        query: str = "",
-    ) -> ApiResponse:
-        """Send a request through the template's API routes, as API Gateway would."""
-        found = match_route(api_routes(self.functions.specs), method, path)
-        assert found and found[0].method, f"no route for {method} {path} in template.yaml"
-        route, parameters = found
-        raw = body if isinstance(body, str | bytes) or body is None else json.dumps(body)
-        event = proxy_event(route, path, parameters, body=raw, headers=headers, query=query)
-        return self.api_event(route.function, event)
-
-    def api_event(self, function: str, event: dict[str, Any]) -> ApiResponse:
-        return api_response(self.invoke(function, event))
-
-    def secret(self, output: str = "CallbackSigningSecretArn") -> str:
-        secret_id = self.outputs[output]
-        return str(self.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
-
-
-def _clear_powertools_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-
-
 @pytest.fixture
-def stack(template: dict[str, Any]) -> Iterator[TestStack]:
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
-        session = boto3.Session(region_name=REGION)
-        created = create_stack(session, parameters=TEST_PARAMETERS, template=template)
-        specs = function_specs(created.resolver)
-        functions = LocalFunctions(specs)
-        functions.install_invoke_hook()  # boto3's default session, which mock_aws has just reset
-        _clear_powertools_caches()
+def stack(template: dict[str, Any]) -> Iterator[InMemoryStack]:
+    with in_memory_stack(template) as created:
         os.environ["API_URL"] = "https://api.example.test/dev"
-        yield TestStack(created, functions, session)
-        _clear_powertools_caches()
+        yield created
+
+
+@pytest.fixture(scope="module")
+def module_stack(template: dict[str, Any]) -> Iterator[InMemoryStack]:
+    """One stack shared by a module's tests: for many cases that each write nothing, and fuzzing."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _fake_aws_environment(monkeypatch)
+        with in_memory_stack(template) as created:
+            os.environ["API_URL"] = "https://api.example.test/dev"
+            yield created
 
 
 def load_event(name: str) -> dict[str, Any]:

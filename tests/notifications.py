@@ -33,8 +33,7 @@ def event_ids(events: list[dict[str, Any]]) -> list[str]:
 
 
 def assert_valid_detail(event: dict[str, Any]) -> None:
+    """The whole event (envelope and detail) against its registered schema (JSON Schema draft 4)."""
     schema = json.loads((EVENTS_DIR / "schemas" / SCHEMA_FILES[event["detail-type"]]).read_text())
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-    validator.validate(event["detail"])
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    validator.validate(event)

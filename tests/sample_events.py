@@ -16,7 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import EVENTS_DIR, TestStack, api_response, load_event
+from local.testing import api_response
+from tests.conftest import EVENTS_DIR, TestStack, load_event
 from tests.notifications import assert_valid_detail, event_ids, queued_events
 from tests.workflow.support import Campaigns, recipients
 from voice_status.signing import sign_campaign

@@ -1,14 +1,13 @@
 """POST /callbacks/voice/{campaignId}/{signature}: record one Routee status callback.
 
-Order matters: signature, size, JSON, schema, and only then a write, so a rejected
-callback writes nothing. The write itself is bound to the URL's campaign and the callback's
-`to` (unknown recipient 404, another message's id 409). A 200 is returned only after the
-write succeeded.
+Order matters: signature, size, encoding, JSON (depth-bounded), schema, and only then a write,
+so a rejected callback writes nothing. The write itself is bound to the URL's campaign and the
+callback's `to` (unknown recipient 404, another message's id 409). A 200 is returned only after
+the write succeeded.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from typing import Any
@@ -27,6 +26,7 @@ from voice_status.campaign.store import CampaignStore
 from voice_status.errors import MessageIdConflict, RecipientNotFound, StorageBusy
 from voice_status.http import error_response
 from voice_status.reports import StatusReport
+from voice_status.request_body import BodyRejected, body_text, parse_json
 from voice_status.signing import is_valid_signature
 
 MAX_BODY_BYTES = 64 * 1024
@@ -90,19 +90,19 @@ def _unexpected(error: Exception) -> Response:
 
 
 @app.post("/callbacks/voice/<campaign_id>/<signature>")
-@tracer.capture_method(capture_response=False)
+# Errors are answered (and the unexpected ones logged) by the handlers above: a forged callback's
+# 404 is no error of ours to trace.
+@tracer.capture_method(capture_response=False, capture_error=False)
 def record_callback(campaign_id: str, signature: str) -> Response:
     secret = parameters.get_secret(os.environ["CALLBACK_SIGNING_SECRET_ARN"], max_age=SECRET_MAX_AGE_SECONDS)
     if not is_valid_signature(str(secret), campaign_id, signature):
         return _rejected(403, "invalid callback signature")
 
-    raw = app.current_event.decoded_body or ""
-    if len(raw.encode()) > MAX_BODY_BYTES:
-        return _rejected(413, f"callback body is larger than {MAX_BODY_BYTES} bytes")
+    event = app.current_event
     try:
-        body = json.loads(raw)
-    except ValueError:
-        return _rejected(400, "callback body is not valid JSON")
+        body = parse_json(body_text(event.body, bool(event.is_base64_encoded), MAX_BODY_BYTES))
+    except BodyRejected as rejected:
+        return _rejected(rejected.status_code, f"callback {rejected}")
     try:
         report = StatusReport.model_validate(body)
     except ValidationError as error:

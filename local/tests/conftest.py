@@ -15,3 +15,8 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+from local.moto_fixes import serialize_dynamodb  # noqa: E402 - after the fixtures it does not need
+
+serialize_dynamodb()  # as the offline stack runs moto: one lock, undo-log transactions, trimmed streams

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import importlib
 
-BENCHMARKS = ["bench_transactions", "bench_callback", "bench_workflow", "bench_putevents"]
+BENCHMARKS = [
+    "bench_transactions",
+    "bench_callback_rate",
+    "bench_callback",
+    "bench_cold_start",
+    "bench_integrity",
+    "bench_workflow",
+    "bench_putevents",
+]
 
 for name in BENCHMARKS:
     try:

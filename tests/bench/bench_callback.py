@@ -1,46 +1,19 @@
-"""Callback costs: DynamoDB write requests per callback (counted) and cold import time of the handler.
+"""Callback costs: DynamoDB write requests per callback, counted on the handler's own client.
 
-Run with `make bench`. Counts are exact; import times are medians of fresh interpreter runs,
-measured beside a minimal Powertools REST handler in the same run so the machine cancels out.
+Run with `make bench`. (Cold import time is measured by bench_cold_start.py.)
 """
 
 from __future__ import annotations
 
 import json
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
-import textwrap
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from local.functions import LocalFunctions
-from local.template import ROOT
 from tests.bench.support import in_memory_stack
 from voice_status.signing import sign_campaign
 
 WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
-IMPORT_RUNS = 7
-
-MINIMAL_POWERTOOLS_HANDLER = """
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-
-logger, tracer, metrics = Logger(), Tracer(), Metrics()
-app = APIGatewayRestResolver()
-
-
-@app.post("/hello")
-def hello():
-    return {"ok": True}
-
-
-def lambda_handler(event, context):
-    return app.resolve(event, context)
-"""
 
 
 def _callback_event(functions: LocalFunctions, campaign_id: str, secret: str, body: dict[str, Any]) -> dict:
@@ -53,9 +26,14 @@ def _callback_event(functions: LocalFunctions, campaign_id: str, secret: str, bo
 
 
 def count_writes() -> dict[str, Counter[str]]:
-    """Write requests for each kind of callback, counted on the handler's own DynamoDB client."""
+    """Write requests for each kind of callback, counted on the handler's own DynamoDB client,
+    for a recipient of a campaign dispatched with the product's own functions."""
+    from tests.conftest import TestStack
+    from tests.workflow.support import Campaigns
+
     with in_memory_stack() as (session, stack, functions):
         module = functions.module("CallbackFunction")
+        campaign_id = Campaigns(TestStack(stack, functions, session)).dispatched(["+306900000001"])
         secret = session.client("secretsmanager").get_secret_value(
             SecretId=stack.outputs["CallbackSigningSecretArn"]
         )["SecretString"]
@@ -66,10 +44,10 @@ def count_writes() -> dict[str, Counter[str]]:
             if operation in WRITE_OPERATIONS:
                 current[operation] += 1
 
-        module._dynamodb.meta.events.register("before-call.dynamodb", count)
+        module.store._client.meta.events.register("before-call.dynamodb", count)
         results: dict[str, Counter[str]] = {}
         cases = [
-            ("in-order intermediate (Queued)", "Queued", 0),
+            ("first report (Queued; claims the message id)", "Queued", 0),
             ("in-order intermediate (Ringing)", "Ringing", 2),
             ("duplicate intermediate (Ringing again)", "Ringing", 2),
             ("stale intermediate (Initiated after Ringing)", "Initiated", 1),
@@ -80,51 +58,14 @@ def count_writes() -> dict[str, Counter[str]]:
             current.clear()
             body = {
                 "messageId": "bench-1",
+                "to": "+306900000001",
                 "status": {"name": status, "updatedDate": f"2026-11-27T09:00:0{second}Z"},
             }
-            result = functions.invoke("CallbackFunction", _callback_event(functions, "bench", secret, body))
+            event = _callback_event(functions, campaign_id, secret, body)
+            result = functions.invoke("CallbackFunction", event)
             assert result["statusCode"] == 200, result
             results[label] = Counter(current)
         return results
-
-
-def _median_import_seconds(directory: Path, module: str, env: dict[str, str]) -> float:
-    code = textwrap.dedent(
-        f"""
-        import sys, time
-        sys.path[:0] = [{str(directory)!r}, {str(ROOT / "layers" / "shared")!r}]
-        start = time.perf_counter()
-        import {module}
-        print(time.perf_counter() - start)
-        """
-    )
-    samples = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-            ).stdout
-        )
-        for _ in range(IMPORT_RUNS)
-    ]
-    return statistics.median(samples)
-
-
-def import_times() -> dict[str, float]:
-    env = dict(os.environ) | {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "TABLE_NAME": "bench",
-        "CALLBACK_SIGNING_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
-        "POWERTOOLS_SERVICE_NAME": "bench",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-    }
-    with tempfile.TemporaryDirectory() as minimal:
-        Path(minimal, "minimal_app.py").write_text(MINIMAL_POWERTOOLS_HANDLER)
-        return {
-            "minimal Powertools REST handler": _median_import_seconds(Path(minimal), "minimal_app", env),
-            "callback handler (functions/callback/app.py)": _median_import_seconds(
-                ROOT / "functions" / "callback", "app", env
-            ),
-        }
 
 
 def main() -> None:
@@ -132,9 +73,6 @@ def main() -> None:
     for label, writes in count_writes().items():
         detail = ", ".join(f"{operation} x{n}" for operation, n in sorted(writes.items())) or "none"
         print(f"  {label:<48} {sum(writes.values())}  ({detail})")
-    print(f"Cold import time, median of {IMPORT_RUNS} fresh interpreters (Python {sys.version.split()[0]}):")
-    for label, seconds in import_times().items():
-        print(f"  {label:<48} {seconds * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":

@@ -22,21 +22,25 @@ FINAL_RECORDS = 100
 def measure() -> dict[str, Any]:
     with in_memory_stack() as (session, stack, functions):
         # Imported after LocalFunctions put the layer on sys.path.
+        from tests.conftest import TestStack
+        from tests.workflow.support import Campaigns
         from voice_status.reports import StatusReport
-        from voice_status.repository import MessageRepository
 
-        messages = MessageRepository(session.client("dynamodb"), stack.outputs["TableName"])
-        for index in range(FINAL_RECORDS):
+        numbers = [f"+3069000{index:05d}" for index in range(FINAL_RECORDS)]
+        campaigns = Campaigns(TestStack(stack, functions, session))
+        campaign_id = campaigns.dispatched(numbers)
+        StreamPoller(session, functions, stack.resolver).drain()  # the dispatch's own records: none final
+        for index, to in enumerate(numbers):
             report = StatusReport.model_validate(
                 {
                     "messageId": f"bench-{index:03d}",
-                    "to": f"+3069000{index:05d}",
+                    "to": to,
                     "status": {"name": "Completed", "updatedDate": "2026-11-27T09:00:31.877Z"},
                     "duration": 23,
                     "price": 0.021,
                 }
             )
-            messages.record("bench-campaign", report)
+            campaigns.store.record_report(campaign_id, report)
 
         entries_per_call: list[int] = []
 

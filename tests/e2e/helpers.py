@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
+import pytest
 import requests
 
 from local.stack import LocalStack
+from voice_status.campaign.model import Message
+from voice_status.campaign.store import CampaignStore
 from voice_status.signing import sign_campaign
 
 HTTP_TIMEOUT_SECONDS = 10
+DISPATCH_DEADLINE_SECONDS = 60
+POLL_SECONDS = 0.1
 
 
 def callback_path(campaign_id: str, signature: str) -> str:
@@ -33,10 +39,10 @@ def post_callback(
     )
 
 
-def callback_body(message_id: str, status: str, at: str, **extra: Any) -> dict[str, Any]:
+def callback_body(message_id: str, to: str, status: str, at: str, **extra: Any) -> dict[str, Any]:
     return {
         "messageId": message_id,
-        "to": "+306900000001",
+        "to": to,
         "from": "+302100000000",
         "status": {"name": status, "updatedDate": at},
         **extra,
@@ -47,15 +53,68 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def message_item(stack: LocalStack, message_id: str) -> dict[str, Any] | None:
-    """The stored message, read through the stack's AWS endpoint as a user would with the CLI."""
-    answer = stack.client("dynamodb").get_item(
-        TableName=stack.outputs["TableName"],
-        Key={"pk": {"S": f"MESSAGE#{message_id}"}, "sk": {"S": "MESSAGE"}},
-        ConsistentRead=True,
+def get(stack: LocalStack, path: str, **params: str) -> requests.Response:
+    return requests.get(stack.api_url + path, params=params, timeout=HTTP_TIMEOUT_SECONDS)
+
+
+def create_campaign(stack: LocalStack, recipients: list[str]) -> dict[str, Any]:
+    """POST /campaigns: a text campaign to `recipients`, starting now."""
+    response = requests.post(
+        f"{stack.api_url}/campaigns",
+        json={
+            "name": "End-to-end callbacks",
+            "from": "+302100000000",
+            "message": {"text": "This is a test call."},
+            "recipients": recipients,
+        },
+        timeout=HTTP_TIMEOUT_SECONDS,
     )
-    item: dict[str, Any] | None = answer.get("Item")
-    return item
+    assert response.status_code == 201, response.text
+    campaign: dict[str, Any] = response.json()
+    return campaign
+
+
+def listed_messages(stack: LocalStack, campaign_id: str, **params: str) -> list[dict[str, Any]]:
+    """Every message GET /campaigns/{id}/messages lists, all pages."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = get(
+            stack, f"/campaigns/{campaign_id}/messages", **params, **({"nextToken": token} if token else {})
+        )
+        assert page.status_code == 200, page.text
+        items += page.json()["items"]
+        token = page.json()["nextToken"]
+        if not token:
+            return items
+
+
+def dispatched_campaign(stack: LocalStack, recipients: list[str]) -> str:
+    """A campaign created over HTTP whose recipients are all handed to the provider (each listed by
+    GET /campaigns/{id}/messages) and whose workflow has moved on to Sent: what callbacks need."""
+    campaign_id = str(create_campaign(stack, recipients)["campaignId"])
+    deadline = time.monotonic() + DISPATCH_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        status = get(stack, f"/campaigns/{campaign_id}").json()["status"]
+        if status == "Failed":
+            pytest.fail(f"campaign {campaign_id} failed before its recipients were dispatched")
+        listed = {item["to"] for item in listed_messages(stack, campaign_id)}
+        if status == "Sent" and listed == set(recipients):
+            return campaign_id
+        time.sleep(POLL_SECONDS)
+    pytest.fail(f"campaign {campaign_id}'s recipients not dispatched within {DISPATCH_DEADLINE_SECONDS} s")
+
+
+def listed_message(stack: LocalStack, campaign_id: str, to: str) -> dict[str, Any]:
+    """The campaign's message for recipient `to`, as GET /campaigns/{id}/messages lists it."""
+    found = [item for item in listed_messages(stack, campaign_id) if item["to"] == to]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def stored_message(stack: LocalStack, message_id: str) -> Message | None:
+    """The stored message, read through the stack's AWS endpoint with the service's own store."""
+    return CampaignStore(stack.client("dynamodb"), stack.outputs["TableName"]).get_message(message_id)
 
 
 def table_item_count(stack: LocalStack) -> int:

@@ -1,4 +1,5 @@
-"""POST /campaigns rules: validation, de-duplication, chunking, the start rule, page tokens."""
+"""POST /campaigns rules: validation, de-duplication, chunking, the start rule, the workflow's
+input, page tokens."""
 
 from __future__ import annotations
 
@@ -8,20 +9,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from voice_status.campaigns import (
-    CHUNK_SIZE,
-    CreateCampaignRequest,
+from voice_status.campaign.model import (
     chunk_recipients,
-    decode_page_token,
-    encode_page_token,
+    execution_arn,
     new_campaign_id,
-    new_campaign_item,
     plan_start,
     workflow_input,
 )
+from voice_status.campaign.requests import CreateCampaignRequest
 from voice_status.errors import InvalidPageToken
+from voice_status.paging import decode_page_token, encode_page_token
+from voice_status.providers.base import MAX_RECIPIENTS_PER_SUBMISSION
 from voice_status.statuses import CampaignStatus
-from voice_status.timeutil import to_iso
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -49,6 +48,8 @@ def test_a_minimal_text_campaign_gets_the_contracts_defaults() -> None:
     assert (request.message.language, request.message.gender) == ("en-US", "female")
     assert request.completion_timeout_seconds == 86_400
     assert request.scheduled_at is None
+    assert request.audio_url is None
+    assert request.from_ == "+302100000000"
 
 
 def test_duplicate_recipients_are_removed_keeping_the_first_order() -> None:
@@ -61,6 +62,7 @@ def test_duplicate_recipients_are_removed_keeping_the_first_order() -> None:
     ("changes", "field"),
     [
         ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),  # blank once stripped
         ({"name": "x" * 101}, "name"),
         ({"from": "2100000000"}, "from"),
         ({"recipients": []}, "recipients"),
@@ -68,6 +70,7 @@ def test_duplicate_recipients_are_removed_keeping_the_first_order() -> None:
         ({"recipients": ["+0123456789"]}, "recipients.0"),
         ({"recipients": ["+12345"]}, "recipients.0"),  # too short for E.164
         ({"recipients": ["+1234567890123456"]}, "recipients.0"),  # 16 digits: too long
+        ({"recipients": ["+30690000000\u0661"]}, "recipients.0"),  # an Arabic-Indic digit
         ({"message": {"text": ""}}, "message.text"),
         ({"message": {"text": "x" * 1001}}, "message.text"),
         ({"message": {"text": "hi", "gender": "robot"}}, "message.gender"),
@@ -105,6 +108,7 @@ def test_an_https_wav_url_replaces_the_message() -> None:
         _body(message=..., audioUrl="https://cdn.example.com/calls/Reminder.WAV")
     )
     assert request.audio_url == "https://cdn.example.com/calls/Reminder.WAV"
+    assert request.message is None
 
 
 @pytest.mark.parametrize(
@@ -156,9 +160,17 @@ def test_a_scheduled_time_in_another_zone_is_stored_in_utc() -> None:
 def test_chunks_hold_at_most_1000_recipients_in_order(count: int) -> None:
     recipients = [f"+3069{index:08d}" for index in range(count)]
     chunks = chunk_recipients(recipients)
-    assert all(1 <= len(chunk) <= CHUNK_SIZE for chunk in chunks)
+    assert MAX_RECIPIENTS_PER_SUBMISSION == 1000
+    assert all(1 <= len(chunk) <= MAX_RECIPIENTS_PER_SUBMISSION for chunk in chunks)
     assert [number for chunk in chunks for number in chunk] == recipients
-    assert len(chunks) == -(-count // CHUNK_SIZE)
+    assert len(chunks) == -(-count // MAX_RECIPIENTS_PER_SUBMISSION)
+
+
+def test_smaller_chunks_on_request() -> None:
+    assert chunk_recipients(["+306900000001", "+306900000002", "+306900000003"], 2) == [
+        ["+306900000001", "+306900000002"],
+        ["+306900000003"],
+    ]
 
 
 def test_campaign_ids_are_distinct_uuids() -> None:
@@ -167,42 +179,45 @@ def test_campaign_ids_are_distinct_uuids() -> None:
     assert all(len(campaign_id) == 36 and campaign_id.count("-") == 4 for campaign_id in ids)
 
 
-def test_the_stored_item_and_workflow_input_follow_the_data_model() -> None:
-    request = CreateCampaignRequest.model_validate(
-        _body(recipients=["+306900000001", "+306900000001", "+306900000002"], completionTimeoutSeconds=60)
-    )
-    plan = plan_start(NOW + timedelta(minutes=5), NOW)
-    item = new_campaign_item(
-        "c-1", request, plan, created_at=to_iso(NOW), callback_url="https://x/cb", chunk_count=1
-    )
-    assert item["status"] == "Scheduled"
-    assert item["statusHistory"] == [{"status": "Scheduled", "at": "2026-03-01T12:00:00.000Z"}]
-    assert item["total"] == 2
-    assert item["message"] == {
-        "text": "Your appointment is tomorrow.",
-        "language": "en-US",
-        "gender": "female",
-    }
-    assert "audioUrl" not in item
-    assert item["failureReason"] is None
-    assert workflow_input("c-1", plan, 60) == {
+def test_the_workflow_input_and_execution_follow_the_data_model() -> None:
+    scheduled = plan_start(NOW + timedelta(minutes=5), NOW)
+    assert workflow_input("c-1", scheduled, 60) == {
         "campaignId": "c-1",
         "scheduledAt": "2026-03-01T12:05:00.000Z",
         "secondsUntilStart": 300,
         "completionTimeoutSeconds": 60,
     }
+    now = plan_start(None, NOW)
+    assert workflow_input("c-2", now, 86_400) == {
+        "campaignId": "c-2",
+        "scheduledAt": None,
+        "secondsUntilStart": 0,
+        "completionTimeoutSeconds": 86_400,
+    }
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:voice-status-campaign"
+    assert execution_arn(machine, "c-1") == (
+        "arn:aws:states:us-east-1:123456789012:execution:voice-status-campaign:c-1"
+    )
 
 
 def test_page_tokens_round_trip_and_reject_anything_else() -> None:
     key = {
-        "pk": {"S": "MESSAGE#m1"},
+        "pk": {"S": "MESSAGE#c#+306900000001"},
         "sk": {"S": "MESSAGE"},
         "gsi1pk": {"S": "CAMPAIGN#c"},
-        "gsi1sk": {"S": "Busy#m1"},
+        "gsi1sk": {"S": "Busy#+306900000001"},
     }
     token = encode_page_token(key)
     assert "=" not in token and "+" not in token and "/" not in token
     assert decode_page_token(token) == key
-    for bad in ("", "!!!", "bm90IGpzb24", encode_page_token({"pk": {"N": "1"}}), "WzFd"):  # "WzFd" = [1]
+    for bad in (
+        "",
+        "!!!",
+        "bm90IGpzb24",  # "not json"
+        encode_page_token({"pk": {"N": "1"}}),
+        encode_page_token({"pk": {"S": 1}}),
+        encode_page_token({"pk": "MESSAGE#c"}),
+        "WzFd",  # [1]
+    ):
         with pytest.raises(InvalidPageToken):
             decode_page_token(bad)

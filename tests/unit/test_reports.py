@@ -20,8 +20,8 @@ def test_callback_shape_is_read_with_its_useful_fields() -> None:
     assert report.message_id == "8d3c2a4e-8b8e-4c8f-9d3e-2f5b6a7c8d90"
     assert report.status_name is MessageStatus.COMPLETED
     assert report.reported_at == "2026-11-27T09:00:31.877Z"
+    assert report.to == "+306900000001"
     assert report.details() == {
-        "to": "+306900000001",
         "from": "+302100000000",
         "campaignTrackingId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b",
         "duration": 23,
@@ -40,10 +40,18 @@ def test_tracking_shape_is_accepted_too() -> None:
 
 def test_dates_in_other_zones_are_normalised_to_utc_and_naive_dates_read_as_utc() -> None:
     zoned = StatusReport.model_validate(
-        {"messageId": "m", "status": {"name": "Queued", "updatedDate": "2026-11-27T11:00:00+02:00"}}
+        {
+            "messageId": "m",
+            "to": "+306900000001",
+            "status": {"name": "Queued", "updatedDate": "2026-11-27T11:00:00+02:00"},
+        }
     )
     naive = StatusReport.model_validate(
-        {"messageId": "m", "status": {"name": "Queued", "updatedDate": "2026-11-27T09:00:00"}}
+        {
+            "messageId": "m",
+            "to": "+306900000001",
+            "status": {"name": "Queued", "updatedDate": "2026-11-27T09:00:00"},
+        }
     )
     assert zoned.reported_at == naive.reported_at == "2026-11-27T09:00:00.000Z"
 
@@ -60,6 +68,15 @@ def test_dates_in_other_zones_are_normalised_to_utc_and_naive_dates_read_as_utc(
         ({"messageId": "m", "status": {"name": "Queued", "updatedDate": "soon"}}, "status.updatedDate"),
         ({"messageId": "", "status": {"name": "Queued", "updatedDate": "2026-11-27T09:00:00Z"}}, "messageId"),
         ({"messageId": "m", "status": {"name": 3, "updatedDate": "2026-11-27T09:00:00Z"}}, "status.name"),
+        ({"messageId": "m", "status": {"name": "Queued", "updatedDate": "2026-11-27T09:00:00Z"}}, "to"),
+        (
+            {
+                "messageId": "m",
+                "to": "+3069\u0660\u0660\u0660\u0660\u0660\u0661",
+                "status": {"name": "Queued", "updatedDate": "2026-11-27T09:00:00Z"},
+            },
+            "to",
+        ),
     ],
 )
 def test_invalid_callbacks_name_the_field(body: dict, field: str) -> None:

@@ -1,13 +1,18 @@
 import pytest
 
+from voice_status.campaign.model import CANCELLABLE_STATUSES, statuses_that_may_move_to
 from voice_status.statuses import (
+    CAMPAIGN_TRANSITIONS,
     FINAL_MESSAGE_STATUSES,
     INTERMEDIATE_MESSAGE_STATUSES,
     CampaignStatus,
     MessageStatus,
-    can_move_campaign,
     parse_message_status,
 )
+
+
+def can_move_campaign(current: CampaignStatus, target: CampaignStatus) -> bool:
+    return target in CAMPAIGN_TRANSITIONS[current]
 
 
 @pytest.mark.parametrize(
@@ -67,3 +72,26 @@ def test_campaign_lifecycle_moves_forward_and_fails_from_any_non_final() -> None
     for final in (CampaignStatus.FINISHED, CampaignStatus.FAILED):
         assert final.is_final
         assert not any(can_move_campaign(final, target) for target in CampaignStatus)
+    assert set(CAMPAIGN_TRANSITIONS) == set(CampaignStatus)
+
+
+def test_only_a_campaign_that_has_not_started_dispatching_can_be_cancelled() -> None:
+    assert set(CANCELLABLE_STATUSES) == {CampaignStatus.SCHEDULED, CampaignStatus.QUEUED}
+    # A cancel is a move to Failed: the lifecycle allows it from each cancellable status.
+    assert statuses_that_may_move_to(CampaignStatus.FAILED, CANCELLABLE_STATUSES) == list(
+        CANCELLABLE_STATUSES
+    )
+
+
+def test_a_move_is_allowed_only_from_the_statuses_the_lifecycle_names() -> None:
+    every = list(CampaignStatus)
+    assert statuses_that_may_move_to(CampaignStatus.FAILED, every) == [
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.QUEUED,
+        CampaignStatus.RUNNING,
+        CampaignStatus.SENT,
+    ]
+    assert statuses_that_may_move_to(CampaignStatus.FINISHED, every) == [CampaignStatus.SENT]
+    assert statuses_that_may_move_to(CampaignStatus.SCHEDULED, every) == []
+    # Asked for a status that may not move there, the answer leaves it out.
+    assert statuses_that_may_move_to(CampaignStatus.FAILED, [CampaignStatus.FINISHED]) == []

@@ -296,7 +296,7 @@ class Campaigns:
         assert len(received) == count, f"expected {count} notifications, got {received}"
         for event in received:
             schema = json.loads((EVENTS_DIR / "schemas" / EVENT_SCHEMAS[event["detail-type"]]).read_text())
-            jsonschema.validate(event["detail"], schema, format_checker=jsonschema.FormatChecker())
+            jsonschema.validate(event, schema, format_checker=jsonschema.FormatChecker())  # envelope too
         return received
 
 

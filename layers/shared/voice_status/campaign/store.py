@@ -432,30 +432,41 @@ class CampaignStore:
 
     def _record(self, campaign_id: str, report: StatusReport) -> RecordResult:
         status = report.status_name
+        applied = RecordResult(report.message_id, status, True, status.is_final)
+        # A message's first report claims its message id. Queued is nearly always the first, so
+        # it tries the claim first; any other status first tries the message's own id.
+        claim_first = status == MessageStatus.QUEUED
         try:
-            self._apply(campaign_id, report, claim=False)
-            return RecordResult(report.message_id, status, True, status.is_final)
+            self._apply(campaign_id, report, claim=claim_first)
+            return applied
         except _ConditionFailed as failed:
             old = failed.old_item
+        except _MessageIdTaken as taken:
+            raise self._conflict_or_race(campaign_id, report, taken) from None
         if not old:
             raise RecipientNotFound(campaign_id)
         known = old.get("messageId")
         if known is None:
-            # The message's first report: claim the message id for it, in the same write.
+            if claim_first:
+                raise _Raced()  # the claim failed on something a concurrent write changed
             try:
                 self._apply(campaign_id, report, claim=True)
-                return RecordResult(report.message_id, status, True, status.is_final)
+                return applied
             except _MessageIdTaken as taken:
-                if taken.owner != (campaign_id, report.to):
-                    raise MessageIdConflict(
-                        f"message id {report.message_id} belongs to another recipient or campaign"
-                    ) from None
-                raise _Raced() from None  # a concurrent first report claimed it: read again
+                raise self._conflict_or_race(campaign_id, report, taken) from None
             except _ConditionFailed:
                 raise _Raced() from None
         if known != report.message_id:
             raise MessageIdConflict(f"this recipient of campaign {campaign_id} has another message id")
         return self._record_stale(campaign_id, report, old)
+
+    @staticmethod
+    def _conflict_or_race(campaign_id: str, report: StatusReport, taken: _MessageIdTaken) -> Exception:
+        if taken.owner != (campaign_id, report.to):
+            return MessageIdConflict(
+                f"message id {report.message_id} belongs to another recipient or campaign"
+            )
+        return _Raced()  # a concurrent first report of the same message claimed it: read again
 
     def _apply(self, campaign_id: str, report: StatusReport, *, claim: bool) -> None:
         update = self._status_update(campaign_id, report, claim=claim)
@@ -510,8 +521,7 @@ class CampaignStore:
             assignments.append("messageId = :messageId")
         if status.is_final:
             assignments.append("finalAt = :at")
-        details = {name: value for name, value in report.details().items() if name != "to"}
-        for index, (name, value) in enumerate(sorted(details.items())):
+        for index, (name, value) in enumerate(sorted(report.details().items())):
             names[f"#d{index}"] = name
             values[f":d{index}"] = value
             if name in _FIRST_SEEN_DETAILS:

@@ -1,0 +1,202 @@
+"""Cold import of the callback handler as Lambda loads it, beside the naive AWS-samples handler.
+
+A virtualenv shaped like the function's runtime is built once in .local/lambda-venv: this Python,
+boto3 and botocore at the project's pinned versions (the runtime brings its own boto3), and only
+the layer's pinned requirements (layers/shared/requirements.txt), no dev packages. Each handler
+module is imported in fresh interpreters (medians of RUNS), with the template's environment and
+tracing on as in a deployed function (Tracer patches boto3). The naive shape: Powertools Logger,
+Tracer and Metrics, `APIGatewayRestResolver`, one DynamoDB table and `put_item` of the body.
+Then `-X importtime` says which top-level packages make the difference.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+from local.template import ROOT, load_template
+
+RUNS = 9
+VENV = ROOT / ".local" / "lambda-venv"
+LAYER = ROOT / "layers" / "shared"
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
+
+NAIVE_HANDLER = """
+import json
+import os
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+logger, tracer, metrics = Logger(), Tracer(), Metrics()
+app = APIGatewayRestResolver()
+table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+
+
+@app.post("/callbacks/voice/<campaign_id>/<signature>")
+@tracer.capture_method
+def record(campaign_id: str, signature: str):
+    table.put_item(Item={"pk": campaign_id, **app.current_event.json_body})
+    return {"ok": True}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event, context):
+    return app.resolve(event, context)
+"""
+
+
+def _pinned(name: str) -> str:
+    for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
+        if line.split("==")[0].strip().lower() == name:
+            return line.split("#")[0].split(";")[0].strip()
+    raise LookupError(f"{name} is not pinned in requirements-dev.txt")
+
+
+def lambda_venv() -> Path:
+    """.local/lambda-venv/bin/python, built on first use."""
+    python = VENV / "bin" / "python"
+    stamp = VENV / ".requirements"
+    wanted = (LAYER / "requirements.txt").read_text() + "".join(
+        _pinned(name) + "\n" for name in RUNTIME_PACKAGES if name in {"boto3", "botocore"}
+    )
+    if stamp.exists() and stamp.read_text() == wanted:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(LAYER / "requirements.txt")]
+        + [_pinned(name) for name in ("boto3", "botocore")],
+        check=True,
+    )
+    stamp.write_text(wanted)
+    return python
+
+
+def _environment() -> dict[str, str]:
+    """The callback function's variables as the template gives them (made-up values for references)."""
+    template = load_template()
+    resource = template["Resources"]["CallbackFunction"]["Properties"]
+    variables = {
+        **(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})),
+        **resource.get("Environment", {}).get("Variables", {}),
+    }
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_LAMBDA_FUNCTION_NAME": "callback",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    }
+    parameters = template.get("Parameters", {})
+    for name, declared in variables.items():
+        value = declared
+        if isinstance(declared, dict) and declared.get("Ref") in parameters:
+            value = parameters[declared["Ref"]].get("Default", "")
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            environment[name] = str(value)
+        elif name.endswith("_ARN"):
+            environment[name] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench"
+        else:
+            environment[name] = f"bench-{name.lower().replace('_', '-')}"
+    return environment
+
+
+def _import_code(directory: Path, module: str) -> str:
+    return textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path[:0] = [{str(directory)!r}, {str(LAYER)!r}]
+        start = time.perf_counter()
+        import {module}
+        print(time.perf_counter() - start)
+        """
+    )
+
+
+def median_import_ms(
+    python: Path, handlers: dict[str, tuple[Path, str]], environment: dict[str, str]
+) -> dict[str, float]:
+    """Per handler, the median import time; runs alternate between handlers so load drifts evenly."""
+    samples: dict[str, list[float]] = {label: [] for label in handlers}
+    for _ in range(RUNS + 1):  # the first round compiles the layer's bytecode: not counted
+        for label, (directory, module) in handlers.items():
+            run = subprocess.run(
+                [str(python), "-c", _import_code(directory, module)],
+                env=environment,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            samples[label].append(float(run.stdout.strip().splitlines()[-1]) * 1000)
+    return {label: statistics.median(values[1:]) for label, values in samples.items()}
+
+
+def import_costs(python: Path, directory: Path, module: str, environment: dict[str, str]) -> Counter[str]:
+    """Microseconds per top-level package, from `-X importtime` (self times summed)."""
+    run = subprocess.run(
+        [str(python), "-X", "importtime", "-c", _import_code(directory, module)],
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    costs: Counter[str] = Counter()
+    for line in run.stderr.splitlines():
+        found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+        if found:
+            costs[found.group(2).split(".")[0]] += int(found.group(1))
+    return costs
+
+
+def main() -> None:
+    python = lambda_venv()
+    version = subprocess.run(
+        [str(python), "-c", "import sys, boto3; print(sys.version.split()[0], boto3.__version__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    environment = _environment()
+    with tempfile.TemporaryDirectory() as naive:
+        Path(naive, "naive_app.py").write_text(NAIVE_HANDLER)
+        handlers = {
+            "naive AWS-samples handler": (Path(naive), "naive_app"),
+            "callback handler (functions/callback/app.py)": (ROOT / "functions" / "callback", "app"),
+        }
+        medians = median_import_ms(python, handlers, environment)
+        costs = {
+            label: import_costs(python, directory, module, environment)
+            for label, (directory, module) in handlers.items()
+        }
+    print(
+        f"Cold import as Lambda loads it (Python {version[0]}, boto3 {version[1]}, layer requirements only, "
+        f"tracing on), median of {RUNS} fresh interpreters:"
+    )
+    naive_ms = medians["naive AWS-samples handler"]
+    for label, milliseconds in medians.items():
+        print(f"  {label:<48} {milliseconds:7.1f} ms  ({milliseconds / naive_ms:.2f}x naive)")
+    naive_costs, callback_costs = costs.values()
+    print("  callback minus naive, by top-level package (-X importtime self times, one run each):")
+    names = set(callback_costs) | set(naive_costs)
+    differences = Counter({name: callback_costs[name] - naive_costs[name] for name in names})
+    ranked = differences.most_common()
+    for name, micros in ranked[:6] + ranked[-4:]:
+        if abs(micros) > 2000:
+            print(f"    {name:<28} {micros / 1000:+7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
