@@ -69,9 +69,6 @@ test: lint typecheck template-check chromium ## All quality gates, then the whol
 test-fast: $(STAMP) chromium ## Tests only, no gates
 	$(BIN)/pytest -q
 
-test-container: $(STAMP) $(SAM_STAMP) ## The real sam local invoke/start-api on every events file, in containers (sets up what is missing)
-	local/container/run-tier.sh
-
 fuzz: $(STAMP) ## Longer fuzzing run of the API (FUZZ_EXAMPLES per test, default 1000; FUZZ_SEED, default 7)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} $(BIN)/pytest tests/fuzz -q -p no:cacheprovider
 
@@ -80,6 +77,9 @@ chromium: ## Install Debian's chromium for the browser test, where it is missing
 	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
 		&& { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } \
 		|| echo "chromium is not installed (needs apt-get as root): the browser test will be skipped"
+
+test-container: $(STAMP) $(SAM_STAMP) ## The real sam local invoke/start-api on every events file, in containers (sets up what is missing)
+	local/container/run-tier.sh
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C
 	$(BIN)/python -m local

@@ -4,8 +4,11 @@ through its function, in this process, on a fresh offline stack; prints the func
 The file name's prefix names the function (`callback-ringing.json` -> the function whose CodeUri
 is functions/callback/). The stack is started as `make local` starts it, with the silent provider
 (nothing calls back), and the callback signing secret set to the key the sample callbacks are
-signed with, so their signatures hold. It starts empty: a sample that names a campaign the stack
-does not hold gets the function's answer to that (404, or the error the workflow would see).
+signed with, so their signatures hold. A callback is accepted only for a dispatched recipient of
+its campaign, so for a callback sample the campaign it names is created first and its own
+workflow dispatches its two recipients. Otherwise the stack starts empty: a sample that names a
+campaign the stack does not hold gets the function's answer to that (404, or the error the
+workflow would see).
 Exit status: 0 when the function returned, 1 when it raised (Lambda's error payload is printed),
 2 when the event cannot be run.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,8 +28,11 @@ from local.stack import LocalStack, Settings, StackError
 from local.template import ROOT, load_template, resources_of_type
 
 # The sample callbacks in events/ are signed with this key (HMAC of their campaign id); it is
-# only ever the offline stack's secret.
+# only ever the offline stack's secret. They name this campaign and these recipients.
 SAMPLE_EVENTS_SIGNING_KEY = "events-signing-key-not-secret"
+SAMPLE_CALLBACK_CAMPAIGN_ID = "3f6c1c9e-5b2a-4d8e-9a41-7c0d2b6e8f10"
+SAMPLE_CALLBACK_RECIPIENTS = ["+306900000001", "+306900000002"]
+DISPATCH_DEADLINE_SECONDS = 60
 
 
 class InvokeError(Exception):
@@ -84,10 +91,47 @@ def invoke(event_file: Path) -> tuple[str, Any, bool]:
             SecretId=stack.outputs["CallbackSigningSecretArn"], SecretString=SAMPLE_EVENTS_SIGNING_KEY
         )
         assert stack.functions is not None
+        if logical_id == "CallbackFunction":
+            dispatch_sample_campaign(stack)
         try:
             return logical_id, stack.functions.invoke(logical_id, event), False
         except InvocationError as error:
             return logical_id, error.payload, True
+
+
+def dispatch_sample_campaign(stack: LocalStack) -> None:
+    """The campaign the sample callbacks name, created as POST /campaigns creates it and
+    dispatched by its own workflow (silent provider), so its recipients can be called back.
+    (Imported here: the shared layer is on sys.path once the stack has started.)"""
+    from voice_status.campaign import service
+    from voice_status.campaign.requests import CreateCampaignRequest
+    from voice_status.campaign.store import CampaignStore
+    from voice_status.signing import callback_url
+
+    store = CampaignStore(stack.client("dynamodb"), stack.outputs["TableName"])
+    request = CreateCampaignRequest.model_validate(
+        {
+            "name": "Sample campaign",
+            "from": "+302100000000",
+            "message": {"text": "This is a sample."},
+            "recipients": SAMPLE_CALLBACK_RECIPIENTS,
+        }
+    )
+    campaign, plan = service.store_new_campaign(
+        store,
+        request,
+        lambda campaign_id: callback_url(stack.outputs["ApiUrl"], campaign_id, SAMPLE_EVENTS_SIGNING_KEY),
+        campaign_id=SAMPLE_CALLBACK_CAMPAIGN_ID,
+    )
+    workflows = service.Workflows(stack.client("stepfunctions"), stack.outputs["CampaignStateMachineArn"])
+    service.start_workflow(store, workflows, campaign, plan)
+    deadline = time.monotonic() + DISPATCH_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        listed, _ = store.list_messages(campaign.campaign_id, None, len(SAMPLE_CALLBACK_RECIPIENTS))
+        if len(listed) == len(SAMPLE_CALLBACK_RECIPIENTS):
+            return
+        time.sleep(0.1)
+    raise InvokeError("the sample campaign's workflow did not dispatch its recipients in time")
 
 
 def main(argv: list[str]) -> int:

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from local.testing import REGION, ApiResponse, InMemoryStack, in_memory_stack, load_template
+from local.testing import REGION, ApiResponse, InMemoryStack, api_response, in_memory_stack, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
 TestStack = InMemoryStack  # the name product tests use
-__all__ = ["EVENTS_DIR", "ApiResponse", "TestStack", "load_event"]
+__all__ = ["EVENTS_DIR", "REGION", "ApiResponse", "TestStack", "api_response", "load_event"]
 
 
 @pytest.fixture(scope="session")

@@ -37,11 +37,7 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
-store = CampaignStore(
-    boto3.client("dynamodb"),
-    os.environ["TABLE_NAME"],
-    counter_shards=int(os.environ.get("COUNTER_SHARDS", "10")),
-)
+store = CampaignStore.from_environment()
 
 
 @cache

@@ -77,7 +77,7 @@ if os.environ.get("PUBLIC_API_DOCS") == "true":  # template parameter PublicApiD
     app.enable_swagger(path="/swagger", title="Voice status API", version="1.0.0")  # UI bundled, no CDN
 
 _dynamodb = boto3.client("dynamodb")
-store = CampaignStore(_dynamodb, os.environ["TABLE_NAME"])
+store = CampaignStore.from_environment(_dynamodb)
 workflows = service.Workflows(boto3.client("stepfunctions"), os.environ["CAMPAIGN_STATE_MACHINE_ARN"])
 # Same caller, key and body: the stored result (the campaign id). Same key, other body: 409.
 _idempotency_store = DynamoDBPersistenceLayer(
