@@ -78,7 +78,7 @@ chromium: ## Install Debian's chromium for the browser test, where it is missing
 		&& { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } \
 		|| echo "chromium is not installed (needs apt-get as root): the browser test will be skipped"
 
-test-container: $(STAMP) ## The real sam local invoke/start-api on every events file, in containers (sets up what is missing)
+test-container: $(STAMP) $(SAM_STAMP) ## The real sam local invoke/start-api on every events file, in containers (sets up what is missing)
 	local/container/run-tier.sh
 
 local: $(STAMP) ## Serve the whole stack offline (API :3000, AWS endpoint :4566) until Ctrl-C

@@ -16,7 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import EVENTS_DIR, TestStack, api_response, load_event
+from local.testing import api_response
+from tests.conftest import EVENTS_DIR, TestStack, load_event
 from tests.notifications import assert_valid_detail, event_ids, queued_events
 from tests.workflow.support import Campaigns, recipients
 from voice_status.signing import sign_campaign
@@ -97,15 +98,16 @@ API_CAMPAIGN_ID = "5b1f6a2e-3c4d-4e8f-9a0b-1c2d3e4f5a6b"  # Running, its recipie
 API_QUEUED_CAMPAIGN_ID = "9e8d7c6b-5a49-4382-a716-f5e4d3c2b1a0"  # Queued: the one to cancel
 API_MESSAGE_ID = "8d3c2a4e-8b8e-4c8f-9d3e-2f5b6a7c8d90"
 API_RECIPIENT = "+306900000001"
-# In invocation order: file -> status code
+# In invocation order: file -> status code. The create comes after the list of Running campaigns:
+# its workflow starts at once and passes through Running.
 API_STATUS_CODES = {
-    "campaigns_api-create.json": 201,
     "campaigns_api-create-invalid.json": 422,
     "campaigns_api-get.json": 200,
     "campaigns_api-list.json": 200,
     "campaigns_api-list-messages.json": 200,
     "campaigns_api-get-message.json": 200,
     "campaigns_api-cancel.json": 200,
+    "campaigns_api-create.json": 201,
     "campaigns_api-openapi.json": 200,
 }
 

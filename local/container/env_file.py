@@ -50,8 +50,11 @@ def function_environments(
         STACK_NAME,
         region,
         {
+            # The parameters local/stack.py starts the offline stack with (the container tier
+            # compares the result with the stack's own functions, so a change shows there).
             "VoiceProvider": DEFAULT_PROVIDER,
             "CallbackBaseUrl": outputs.get("ApiUrl", ""),
+            "PublicApiDocs": "true",
             **(parameters or {}),
             "AwsEndpointUrl": endpoint_url,
         },

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from local.stack import LocalStack
-from tests.conftest import EVENTS_DIR, TestStack, api_response
+from local.testing import api_response
+from tests.conftest import EVENTS_DIR, TestStack
 from tests.container.conftest import SamLocal
 from tests.sample_events import (
     check_api_samples,

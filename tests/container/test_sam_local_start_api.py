@@ -101,5 +101,7 @@ def test_start_api_serves_a_campaign_and_its_signed_callback(sam: SamLocal, stac
     assert refused.status_code == 409, refused.text  # it has started: too late to cancel
     document = api("GET", "/openapi.json")
     assert document.status_code == 200 and "/campaigns" in document.json()["paths"]
+    swagger = api("GET", "/swagger")  # the offline stack's setting: PublicApiDocs=true
+    assert swagger.status_code == 200 and "text/html" in swagger.headers["Content-Type"], swagger.text[:300]
 
     assert not api.uncalled(), f"routes of template.yaml this test never called: {api.uncalled()}"
