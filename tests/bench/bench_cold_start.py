@@ -60,25 +60,29 @@ def lambda_handler(event, context):
 def _pinned(name: str) -> str:
     for line in (ROOT / "requirements-dev.txt").read_text().splitlines():
         if line.split("==")[0].strip().lower() == name:
-            return line.split("#")[0].split(";")[0].strip()
+            # The lock may carry hashes on continuation lines: the requirement is what comes first.
+            return line.split("#")[0].split(";")[0].rstrip("\\ ").strip()
     raise LookupError(f"{name} is not pinned in requirements-dev.txt")
 
 
 def lambda_venv() -> Path:
-    """.local/lambda-venv/bin/python, built on first use."""
+    """.local/lambda-venv/bin/python, built on first use. The layer's lock pins boto3 and botocore
+    too (the runtime's own are then shadowed by the layer's, as in Lambda); where it does not, the
+    dev environment's pins stand in for the runtime's."""
     python = VENV / "bin" / "python"
     stamp = VENV / ".requirements"
-    wanted = (LAYER / "requirements.txt").read_text() + "".join(
-        _pinned(name) + "\n" for name in RUNTIME_PACKAGES if name in {"boto3", "botocore"}
-    )
+    layer_lock = (LAYER / "requirements.txt").read_text()
+    runtime = [_pinned(name) for name in ("boto3", "botocore") if f"\n{name}==" not in f"\n{layer_lock}"]
+    wanted = layer_lock + "".join(line + "\n" for line in runtime)
     if stamp.exists() and stamp.read_text() == wanted:
         return python
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-r", str(LAYER / "requirements.txt")]
-        + [_pinned(name) for name in ("boto3", "botocore")],
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(LAYER / "requirements.txt")],
         check=True,
     )
+    if runtime:
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *runtime], check=True)
     stamp.write_text(wanted)
     return python
 
