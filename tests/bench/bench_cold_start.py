@@ -107,6 +107,8 @@ def _environment() -> dict[str, str]:
     }
     parameters = template.get("Parameters", {})
     for name, declared in variables.items():
+        if isinstance(declared, dict) and "Fn::If" in declared:
+            continue  # conditional (AWS_ENDPOINT_URL for sam local): absent on AWS by default
         value = declared
         if isinstance(declared, dict) and declared.get("Ref") in parameters:
             value = parameters[declared["Ref"]].get("Default", "")
