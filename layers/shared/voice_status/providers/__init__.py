@@ -2,7 +2,7 @@
 
 - `routee`: the Routee HTTP client (credentials secret ROUTEE_CREDENTIALS_SECRET_NAME,
   URLs ROUTEE_AUTH_URL and ROUTEE_API_URL).
-- `simulated`: the same client; the local stack points those URLs at `local/carrier.py`.
+- `simulated`: the same client; the local stack points those URLs at `local/carrier/`.
 - `silent`: accepts every submission, sends nothing, tracks nothing.
 """
 

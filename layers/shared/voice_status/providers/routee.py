@@ -1,7 +1,7 @@
 """Routee Voice API client: OAuth2 client credentials, campaign submission, campaign tracking.
 
 The same client serves `VOICE_PROVIDER=simulated`: the local stack points ROUTEE_AUTH_URL and
-ROUTEE_API_URL at `local/carrier.py`, which speaks the same HTTP shapes.
+ROUTEE_API_URL at `local/carrier/` (the simulated carrier), which speaks the same HTTP shapes.
 
 Sending is at most once: POST /voice/campaign is resent only when Routee certainly did not
 process it (it answered 429, or no connection was ever made).
