@@ -9,7 +9,6 @@ responses against the views the routes return, makes POST /campaigns idempotent 
 """
 
 import binascii
-import json
 import os
 from functools import cache
 from typing import Annotated, Any
@@ -49,6 +48,7 @@ from voice_status.request_body import BodyRejected, parse_json
 from voice_status.signing import callback_url
 from voice_status.statuses import CampaignStatus, MessageStatus, parse_message_status
 from voice_status.views import (
+    CallbackAnswer,
     CampaignPage,
     CampaignView,
     ErrorBody,
@@ -303,6 +303,34 @@ def get_message(message_id: MessageId) -> MessageView:
     return message_view(service.get_message(store, message_id))
 
 
+@app.post(
+    "/callbacks/voice/<campaignId>/<signature>",
+    summary="Routee voice status callback",
+    description="Served by the callback function, on its own route in template.yaml (API Gateway never "
+    "sends it here): declared in this API so that its document and Swagger UI describe every route. "
+    "Unauthenticated: the signature (base64url HMAC-SHA256 of the campaign id) is the credential. "
+    "Accepted only for a dispatched recipient of the URL's campaign. Duplicates and stale statuses "
+    "answer 200 with applied=false.",
+    responses={
+        200: _documented("Recorded (or a harmless duplicate): messageId, status, applied.", CallbackAnswer),
+        400: _documented("The body is not UTF-8 JSON text."),
+        403: _documented("Bad or missing signature, or a signature for another campaign."),
+        404: _documented("Unknown campaign, or `to` is not one of its dispatched recipients."),
+        409: _documented("The messageId belongs to another recipient, or the recipient has another one."),
+        413: _documented("The body is over 64 KiB."),
+        **_INVALID,
+        503: _documented("Storage stayed busy; nothing was recorded and the provider retries."),
+    },
+)
+def callback_route(
+    campaign_id: CampaignId,
+    signature: Annotated[str, Path(alias="signature", min_length=1, max_length=128)],
+    report: StatusReport,
+) -> CallbackAnswer:
+    """Never invoked here (see the description): answers like a route this function lacks."""
+    raise NotFoundError(f"{app.current_event.http_method} {app.current_event.path}")
+
+
 @app.get("/openapi.json", summary="This API's OpenAPI 3 document", include_in_schema=False)
 def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_openapi_json())
@@ -355,44 +383,7 @@ def _signing_secret() -> str:
 
 @cache
 def _openapi_json() -> str:
-    """This function's routes, plus the provider's callback route, which another function serves."""
-    document = json.loads(app.get_openapi_json_schema())
-    document["paths"]["/callbacks/voice/{campaignId}/{signature}"] = _callback_route()
-    report = StatusReport.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update(report.pop("$defs", {}))
-    schemas["StatusReport"] = report
-    return json.dumps(document)
-
-
-def _callback_route() -> dict[str, Any]:
-    def answer(description: str) -> dict[str, Any]:
-        return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
-
-    path_parameter = {"in": "path", "required": True, "schema": {"type": "string"}}
-    return {
-        "post": {
-            "summary": "Routee voice status callback",
-            "description": "Unauthenticated: the signature (base64url HMAC-SHA256 of the campaign id) "
-            "is the credential. Duplicates and stale statuses answer 200 with applied=false.",
-            "security": [],
-            "parameters": [
-                {"name": "campaignId", **path_parameter},
-                {"name": "signature", **path_parameter},
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StatusReport"}}},
-            },
-            "responses": {
-                "200": answer("Recorded (or a harmless duplicate): messageId, status, applied."),
-                "400": answer("The body is not JSON."),
-                "403": answer("Bad or missing signature, or a signature for another campaign."),
-                "413": answer("The body is over 64 KiB."),
-                "422": answer("Not a valid callback; `details` lists each problem."),
-            },
-        }
-    }
+    return app.get_openapi_json_schema()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
