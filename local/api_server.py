@@ -1,19 +1,24 @@
 """The template's API on a local HTTP port: each request becomes the API Gateway REST proxy event
-of its route, the route's function runs in-process, and its proxy response goes back over HTTP."""
+of its route, the route's function runs in-process, and its proxy response goes back over HTTP.
+
+What API Gateway answers itself (no route for a path or method, e.g. TRACE; a malformed
+request; a body over its limit; a function that fails) comes from the template's
+GatewayResponses, as on AWS, never from http.server's HTML error pages.
+"""
 
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from local.api import Route, api_routes, match_route, proxy_event
+from local.api import GatewayAnswer, GatewayResponses, Route, api_routes, proxy_event, route_request
 from local.functions import LocalFunctions
+from local.template import load_template
 
 logger = logging.getLogger("local.api")
 
@@ -30,7 +35,7 @@ class ApiServer:
         self._thread: threading.Thread | None = None
         self.functions: LocalFunctions | None = None
         self.routes: list[Route] = []
-        self.open_prefixes: tuple[str, ...] = ()
+        self.gateway = GatewayResponses()
 
     @property
     def port(self) -> int:
@@ -40,10 +45,10 @@ class ApiServer:
     def url(self) -> str:
         return f"http://{self._host}:{self.port}"
 
-    def start(self, functions: LocalFunctions) -> None:
+    def start(self, functions: LocalFunctions, gateway: GatewayResponses | None = None) -> None:
         self.functions = functions
         self.routes = api_routes(functions.specs)
-        self.open_prefixes = _unauthenticated_prefixes(functions, self.routes)
+        self.gateway = gateway or GatewayResponses.of_template(load_template())
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
         self._thread.start()
 
@@ -58,33 +63,21 @@ class ApiServer:
         self, method: str, raw_path: str, body: bytes | None, headers: dict[str, str]
     ) -> tuple[int, list[tuple[str, str]], bytes, str]:
         """(status, headers, body, route label for the access log) for one request."""
-        parts = urlsplit(raw_path)
-        found = match_route(self.routes, method, parts.path)
-        if found is None:
-            if self.open_prefixes and parts.path.startswith(self.open_prefixes):
-                # API Gateway answers a path it cannot route with 403; for the provider's callback
-                # route that is the contract's answer to a missing signature, so keep it.
-                return _json_response(
-                    403, {"error": "missing callback signature"}, "(callback, no signature)"
-                )
-            return _json_response(404, {"error": f"no route for {method} {parts.path}"}, "(no route)")
-        route, parameters = found
-        if not route.method:
-            allowed = sorted({r.method for r in self.routes if r.pattern.match(parts.path)})
-            status, response_headers, payload, _ = _json_response(
-                405, {"error": f"{method} is not allowed on {route.resource}", "details": allowed}, ""
+        routed = route_request(self.routes, self.gateway, method, raw_path)
+        if isinstance(routed, GatewayAnswer):
+            return _answered(
+                routed, "(bad path)" if routed.status == HTTPStatus.BAD_REQUEST else "(no route)"
             )
-            return status, [*response_headers, ("Allow", ", ".join(allowed))], payload, route.resource
         event = proxy_event(
-            route,
-            parts.path,
-            {name: unquote(value) for name, value in parameters.items()},
+            routed.route,
+            routed.path,
+            routed.path_parameters,
             method=method,
             body=body,
             headers=headers,
-            query=parts.query,
+            query=routed.query,
         )
-        return (*self._invoke(route, event), route.resource)
+        return (*self._invoke(routed.route, event), routed.route.resource)
 
     def _invoke(self, route: Route, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         assert self.functions is not None, "start() first"
@@ -93,8 +86,8 @@ class ApiServer:
         except Exception:
             # What API Gateway shows when the integration fails; the traceback goes to the console.
             logger.exception("%s failed for %s %s", route.function, route.method, route.resource)
-            status, headers, payload, _ = _json_response(502, {"error": "Internal server error"}, "")
-            return status, headers, payload
+            failed = self.gateway.answer("DEFAULT_5XX", 502, "Internal server error")
+            return failed.status, failed.headers, failed.body
         single = result.get("headers") or {}
         multi = result.get("multiValueHeaders") or {}
         # API Gateway merges both maps; a name in multiValueHeaders carries all its values there.
@@ -105,21 +98,8 @@ class ApiServer:
         return int(result.get("statusCode", 200)), headers, payload
 
 
-def _json_response(
-    status: int, body: dict[str, Any], label: str
-) -> tuple[int, list[tuple[str, str]], bytes, str]:
-    return status, [("Content-Type", "application/json")], json.dumps(body).encode(), label
-
-
-def _unauthenticated_prefixes(functions: LocalFunctions, routes: list[Route]) -> tuple[str, ...]:
-    """Literal path prefixes of routes without authorization (the provider's callback route)."""
-    open_resources = {
-        event["Properties"]["Path"]
-        for spec in functions.specs.values()
-        for event in spec.events.values()
-        if event.get("Type") == "Api" and (event["Properties"].get("Auth") or {}).get("Authorizer") == "NONE"
-    }
-    return tuple(route.resource.split("{", 1)[0] for route in routes if route.resource in open_resources)
+def _answered(answer: GatewayAnswer, label: str) -> tuple[int, list[tuple[str, str]], bytes, str]:
+    return answer.status, answer.headers, answer.body, label
 
 
 def _handler_class(server: ApiServer) -> type[BaseHTTPRequestHandler]:
@@ -128,17 +108,26 @@ def _handler_class(server: ApiServer) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             started = time.monotonic()
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST_BYTES:
-                status, headers, payload, label = _json_response(
-                    413, {"error": "request body is too large"}, "(too large)"
-                )
+            length = _content_length(self.headers.get("Content-Length"))
+            if length is None:
+                status, headers, payload, label = _answered(server.gateway.bad_request(), "(bad length)")
+                self.close_connection = True
+            elif length > MAX_REQUEST_BYTES:
+                too_large = server.gateway.answer("REQUEST_TOO_LARGE", 413, "Request Too Long")
+                status, headers, payload, label = _answered(too_large, "(too large)")
                 self.close_connection = True
             else:
                 body = self.rfile.read(length) if length else None
                 status, headers, payload, label = server.respond(
                     self.command, self.path, body, dict(self.headers.items())
                 )
+            self._send(status, headers, payload)
+            # The route's template path, never the raw path: a callback path carries its signature.
+            logger.info(
+                "%s %s -> %d (%d ms)", self.command, label, status, (time.monotonic() - started) * 1000
+            )
+
+        def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
             self.send_response(status)
             for name, value in headers:
                 if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
@@ -147,14 +136,31 @@ def _handler_class(server: ApiServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
-            # The route's template path, never the raw path: a callback path carries its signature.
-            logger.info(
-                "%s %s -> %d (%d ms)", self.command, label, status, (time.monotonic() - started) * 1000
-            )
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """http.server's own refusals (a method it has no do_ for, e.g. TRACE, or a request line
+            or header it cannot parse) in API Gateway's answers instead of its HTML page."""
+            if code == HTTPStatus.NOT_IMPLEMENTED:  # an unknown method: no route has it
+                answer = server.gateway.no_route()
+            elif code >= 500:  # e.g. 505 for an HTTP version it does not speak: the client's fault
+                answer = server.gateway.bad_request()
+            else:
+                answer = server.gateway.answer("DEFAULT_4XX", code, HTTPStatus(code).phrase)
+            self.close_connection = True  # the rest of the request was not read
+            self.request_version = self.protocol_version  # never an HTTP/0.9 answer without a status line
+            self._send(answer.status, answer.headers, answer.body)
+            logger.info("%s (refused) -> %d", self.command or "?", answer.status)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Silenced: the default access log prints raw paths, and callback paths hold a signature."""
 
     return Handler
+
+
+def _content_length(value: str | None) -> int | None:
+    """The declared body length; None when it is not a plain non-negative integer."""
+    if value is None or value == "":
+        return 0
+    return int(value) if value.isascii() and value.isdigit() else None

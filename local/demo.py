@@ -50,9 +50,11 @@ def campaign_request(completion_timeout_seconds: int) -> dict[str, Any]:
 
 
 def execution_arn_of(stack: LocalStack, campaign_id: str) -> str:
-    """The campaign's workflow execution: the API starts it with name = campaignId."""
-    machine_arn = stack.outputs["CampaignStateMachineArn"]
-    return machine_arn.replace(":stateMachine:", ":execution:") + f":{campaign_id}"
+    """The campaign's workflow execution: the API starts it with name = campaignId.
+    (Imported here: the shared layer is on sys.path once the stack has started.)"""
+    from voice_status.campaign.model import execution_arn
+
+    return execution_arn(stack.outputs["CampaignStateMachineArn"], campaign_id)
 
 
 def create_campaign(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:

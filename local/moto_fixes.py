@@ -15,6 +15,9 @@ that the stream's consumers are done with (or that are older than the stream's 2
 iterators expire after 15 minutes, as on AWS. A read from a trimmed position starts at the
 oldest record still there, as Lambda's event source mapping does when records expire.
 
+EventBridge targets (moto 5.2): the envelope delivered to a queue lacks `account`, which
+EventBridge always sends and consumers' parsers (Powertools' EventBridgeModel) require.
+
 Model instances (moto 5.2): `BaseModel.__new__` appends every model object it ever creates (each
 item version, stream record, shard iterator, queue message) to a class-level list for moto's
 dashboard, so memory grew by tens of kilobytes per callback. The offline stack does not serve that
@@ -37,6 +40,7 @@ from moto.core.utils import utcnow
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.table import StreamShard
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.events.utils import EventTemplateParser
 
 from local import moto_transactions
 
@@ -129,6 +133,15 @@ def _bound_stream_memory() -> None:
 
     DynamoDBStreamsBackend.__init__ = init  # type: ignore[method-assign]
     StreamShard.get = get  # type: ignore[method-assign]
+
+
+def complete_event_envelopes() -> None:
+    """Deliver events to targets with the `account` field, as EventBridge does."""
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"version": "0",', '"version": "0", "account": "<account>",', 1
+        )
 
 
 def _untrack_model_instances() -> None:

@@ -17,11 +17,17 @@ import boto3
 from local.template import ROOT, Resolver, load_template
 
 # Types that need nothing locally: API Gateway is served by local/api_server.py, functions run
-# in-process (local/functions.py), IAM is not enforced by moto, logs go to the console.
+# in-process (local/functions.py), IAM is not enforced by moto, logs go to the console, and no
+# WAF stands in front of a local port.
 _NOTHING_TO_CREATE = {
     "AWS::Serverless::Function",
     "AWS::Serverless::LayerVersion",
     "AWS::Serverless::Api",
+    "AWS::WAFv2::WebACL",
+    "AWS::WAFv2::WebACLAssociation",
+    # moto has no schema registry; tests check the registered documents against emitted events.
+    "AWS::EventSchemas::Registry",
+    "AWS::EventSchemas::Schema",
 }
 # Creation order: what others refer to comes first.
 _ORDER = [
@@ -38,6 +44,7 @@ _ORDER = [
     "AWS::SQS::QueuePolicy",
     "AWS::Serverless::StateMachine",
     "AWS::CloudWatch::Alarm",
+    "AWS::CloudWatch::Dashboard",
 ]
 
 
@@ -102,10 +109,19 @@ class _Creator:
     def _aws_cloudwatch_alarm(self, logical_id: str, properties: dict[str, Any]) -> None:
         name = properties.get("AlarmName") or self.resolver.resource_name(logical_id)
         request = {key: value for key, value in properties.items() if key != "AlarmName"}
-        for number in ("Period", "EvaluationPeriods"):
-            request[number] = int(request[number])
+        for number in ("Period", "EvaluationPeriods"):  # a metric-math alarm has no Period of its own
+            if number in request:
+                request[number] = int(request[number])
         request["Threshold"] = float(request["Threshold"])
-        self.client("cloudwatch").put_metric_alarm(AlarmName=name, **request)
+        cloudwatch = self.client("cloudwatch")
+        cloudwatch.put_metric_alarm(AlarmName=name, **request)
+        self.resolver.physical[logical_id] = name
+        alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+        self.resolver.attributes[(logical_id, "Arn")] = alarm["AlarmArn"]
+
+    def _aws_cloudwatch_dashboard(self, logical_id: str, properties: dict[str, Any]) -> None:
+        name = properties.get("DashboardName") or self.resolver.resource_name(logical_id)
+        self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=properties["DashboardBody"])
         self.resolver.physical[logical_id] = name
 
     def _aws_logs_loggroup(self, logical_id: str, properties: dict[str, Any]) -> None:

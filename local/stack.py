@@ -26,7 +26,7 @@ from moto.server import ThreadedMotoServer
 
 from local.api_server import ApiServer
 from local.functions import FUNCTION_TYPE, LAYER_TYPE, LocalFunctions, function_specs
-from local.moto_fixes import serialize_dynamodb
+from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template, resources_of_type
 
@@ -62,6 +62,9 @@ class Settings:
     log_level: str = "INFO"
     region: str = "us-east-1"
     outputs_file: Path = DEFAULT_OUTPUTS_FILE
+    # Where the AWS endpoint listens. `sam local` containers cannot reach 127.0.0.1 of this machine:
+    # 0.0.0.0 lets them in (through the docker bridge), and keeps http://127.0.0.1 working here.
+    aws_bind_address: str = HOST
 
     @classmethod
     def from_environment(cls, *, free_ports: bool = False) -> Settings:
@@ -79,6 +82,7 @@ class Settings:
             log_level=env.get("LOG_LEVEL") or "INFO",
             region=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1",
             outputs_file=Path(env.get("LOCAL_OUTPUTS_FILE") or DEFAULT_OUTPUTS_FILE),
+            aws_bind_address=env.get("LOCAL_AWS_BIND_ADDRESS") or HOST,
         )
 
 
@@ -165,7 +169,7 @@ class LocalStack:
     def _start_moto(self) -> str:
         port = self.settings.aws_port
         moto = self._bind(
-            lambda: _checked_moto_server(port), port, "LOCAL_AWS_PORT"
+            lambda: _checked_moto_server(self.settings.aws_bind_address, port), port, "LOCAL_AWS_PORT"
         )  # raises before the server thread starts if the port is taken
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: a line per call
         moto.start()
@@ -198,6 +202,7 @@ class LocalStack:
             "VoiceProvider": provider,
             "CallbackBaseUrl": self.api_url,
             "LogLevel": settings.log_level,
+            "PublicApiDocs": "true",  # Swagger UI at /swagger; on AWS only when asked for
         }
         _check_allowed(template, parameters)
         if provider not in LOCAL_PROVIDERS:
@@ -303,16 +308,17 @@ class LocalStack:
         )
 
 
-def _checked_moto_server(port: int) -> ThreadedMotoServer:
+def _checked_moto_server(address: str, port: int) -> ThreadedMotoServer:
     # ThreadedMotoServer binds inside its thread and would wait forever if that failed, so find
     # out first whether the port is free.
     if port:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             # As the server will: a port whose last connections are in TIME_WAIT is free to reuse.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((HOST, port))
+            probe.bind((address, port))
     serialize_dynamodb()
-    return ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    complete_event_envelopes()
+    return ThreadedMotoServer(ip_address=address, port=port, verbose=False)
 
 
 def _check_allowed(template: dict[str, Any], parameters: dict[str, str]) -> None:

@@ -20,11 +20,19 @@ from moto import mock_aws
 
 from local.api import api_routes, match_route, proxy_event
 from local.functions import LocalFunctions, function_specs
-from local.moto_fixes import serialize_dynamodb
+from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
 from local.template import load_template
 
-__all__ = ["REGION", "TEST_PARAMETERS", "ApiResponse", "InMemoryStack", "in_memory_stack", "load_template"]
+__all__ = [
+    "REGION",
+    "TEST_PARAMETERS",
+    "ApiResponse",
+    "InMemoryStack",
+    "api_response",
+    "in_memory_stack",
+    "load_template",
+]
 
 REGION = "us-east-1"
 # The settings the offline stack's tests use: no network, fast failure, a silent provider.
@@ -36,6 +44,19 @@ class ApiResponse:
     status_code: int
     body: Any
     headers: dict[str, str]
+
+
+def api_response(result: dict[str, Any]) -> ApiResponse:
+    """An API function's answer (a proxy integration result) as the HTTP client sees it."""
+    text = result.get("body") or ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = text
+    headers = dict(result.get("headers") or {})
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(values)
+    return ApiResponse(result["statusCode"], body, headers)
 
 
 @dataclass
@@ -75,16 +96,7 @@ class InMemoryStack:
         return self.api_event(route.function, event)
 
     def api_event(self, function: str, event: dict[str, Any]) -> ApiResponse:
-        result = self.invoke(function, event)
-        text = result.get("body") or ""
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = text
-        headers = dict(result.get("headers") or {})
-        for name, values in (result.get("multiValueHeaders") or {}).items():
-            headers[name] = ", ".join(values)
-        return ApiResponse(result["statusCode"], body, headers)
+        return api_response(self.invoke(function, event))
 
     def secret(self, output: str = "CallbackSigningSecretArn") -> str:
         secret_id = self.outputs[output]
@@ -103,6 +115,7 @@ def in_memory_stack(
 ) -> Iterator[InMemoryStack]:
     """A fresh in-memory stack from template.yaml; call inside fake credentials for one region."""
     serialize_dynamodb()  # moto as the offline stack runs it: isolated operations, bounded streams
+    complete_event_envelopes()  # and EventBridge envelopes with their account field
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):  # type: ignore[call-overload]
         session = boto3.Session(region_name=REGION)

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from local.testing import REGION, ApiResponse, InMemoryStack, in_memory_stack, load_template
+from local.testing import REGION, ApiResponse, InMemoryStack, api_response, in_memory_stack, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
 TestStack = InMemoryStack  # the name product tests use
-__all__ = ["EVENTS_DIR", "ApiResponse", "TestStack", "load_event"]
+__all__ = ["EVENTS_DIR", "REGION", "ApiResponse", "TestStack", "api_response", "load_event"]
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,10 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_aws_environment(monkeypatch)
+
+
+def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and one region, so nothing can reach a real account."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -47,6 +51,16 @@ def stack(template: dict[str, Any]) -> Iterator[InMemoryStack]:
     with in_memory_stack(template) as created:
         os.environ["API_URL"] = "https://api.example.test/dev"
         yield created
+
+
+@pytest.fixture(scope="module")
+def module_stack(template: dict[str, Any]) -> Iterator[InMemoryStack]:
+    """One stack shared by a module's tests: for many cases that each write nothing, and fuzzing."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _fake_aws_environment(monkeypatch)
+        with in_memory_stack(template) as created:
+            os.environ["API_URL"] = "https://api.example.test/dev"
+            yield created
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ made after the token's write, is what wakes the workflow then.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
@@ -24,7 +23,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-store = CampaignStore(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
+store = CampaignStore.from_environment()
 sfn = boto3.client("stepfunctions")
 
 

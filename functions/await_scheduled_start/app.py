@@ -8,10 +8,8 @@ this ran raises CampaignCancelled, which the workflow treats exactly like the ca
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
@@ -25,7 +23,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-store = CampaignStore(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
+store = CampaignStore.from_environment()
 
 
 @logger.inject_lambda_context(correlation_id_path="campaignId", clear_state=True)

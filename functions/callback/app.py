@@ -1,14 +1,13 @@
 """POST /callbacks/voice/{campaignId}/{signature}: record one Routee status callback.
 
-Order matters: signature, size, JSON, schema, and only then a write, so a rejected
-callback writes nothing. The write itself is bound to the URL's campaign and the callback's
-`to` (unknown recipient 404, another message's id 409). A 200 is returned only after the
-write succeeded.
+Order matters: signature, size, encoding, JSON (depth-bounded), schema, and only then a write,
+so a rejected callback writes nothing. The write itself is bound to the URL's campaign and the
+callback's `to` (unknown recipient 404, another message's id 409). A 200 is returned only after
+the write succeeded.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from typing import Any
@@ -27,6 +26,7 @@ from voice_status.campaign.store import CampaignStore
 from voice_status.errors import MessageIdConflict, RecipientNotFound, StorageBusy
 from voice_status.http import error_response
 from voice_status.reports import StatusReport
+from voice_status.request_body import BodyRejected, body_text, parse_json
 from voice_status.signing import is_valid_signature
 
 MAX_BODY_BYTES = 64 * 1024
@@ -37,11 +37,7 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
-store = CampaignStore(
-    boto3.client("dynamodb"),
-    os.environ["TABLE_NAME"],
-    counter_shards=int(os.environ.get("COUNTER_SHARDS", "10")),
-)
+store = CampaignStore.from_environment()
 
 
 @cache
@@ -98,13 +94,11 @@ def record_callback(campaign_id: str, signature: str) -> Response:
     if not is_valid_signature(str(secret), campaign_id, signature):
         return _rejected(403, "invalid callback signature")
 
-    raw = app.current_event.decoded_body or ""
-    if len(raw.encode()) > MAX_BODY_BYTES:
-        return _rejected(413, f"callback body is larger than {MAX_BODY_BYTES} bytes")
+    event = app.current_event
     try:
-        body = json.loads(raw)
-    except ValueError:
-        return _rejected(400, "callback body is not valid JSON")
+        body = parse_json(body_text(event.body, bool(event.is_base64_encoded), MAX_BODY_BYTES))
+    except BodyRejected as rejected:
+        return _rejected(rejected.status_code, f"callback {rejected}")
     try:
         report = StatusReport.model_validate(body)
     except ValidationError as error:

@@ -8,6 +8,7 @@ responses against the views the routes return, makes POST /campaigns idempotent 
 `Idempotency-Key` header, and documents the routes. Each route calls one service function.
 """
 
+import binascii
 import json
 import os
 from functools import cache
@@ -44,6 +45,7 @@ from voice_status.campaign.store import CampaignStore
 from voice_status.errors import CampaignNotCancellable, CampaignNotFound, InvalidPageToken, MessageNotFound
 from voice_status.http import error_response
 from voice_status.reports import StatusReport
+from voice_status.request_body import BodyRejected, parse_json
 from voice_status.signing import callback_url
 from voice_status.statuses import CampaignStatus, MessageStatus, parse_message_status
 from voice_status.views import (
@@ -58,20 +60,24 @@ from voice_status.views import (
 
 SECRET_MAX_AGE_SECONDS = 300
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+IDEMPOTENCY_RETRY_AFTER_SECONDS = 1
 MAX_ERROR_DETAILS = 50  # a 100,000-recipient body can fail in 100,000 places; show the first few
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+# parse_json bounds nesting before parsing and refuses NaN/Infinity (BodyRejected -> 400).
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
 app.configure_openapi(
     title="Voice status API",
     version="1.0.0",
     description="Voice campaigns through Routee and the status of each call. Routes use IAM (SigV4).",
 )
+if os.environ.get("PUBLIC_API_DOCS") == "true":  # template parameter PublicApiDocs; always on offline
+    app.enable_swagger(path="/swagger", title="Voice status API", version="1.0.0")  # UI bundled, no CDN
 
 _dynamodb = boto3.client("dynamodb")
-store = CampaignStore(_dynamodb, os.environ["TABLE_NAME"])
+store = CampaignStore.from_environment(_dynamodb)
 workflows = service.Workflows(boto3.client("stepfunctions"), os.environ["CAMPAIGN_STATE_MACHINE_ARN"])
 # Same caller, key and body: the stored result (the campaign id). Same key, other body: 409.
 _idempotency_store = DynamoDBPersistenceLayer(
@@ -102,7 +108,6 @@ _HTTP_STATUS: dict[type[Exception], int] = {
     NotFoundError: 404,
     CampaignNotCancellable: 409,
     IdempotencyValidationError: 409,
-    IdempotencyAlreadyInProgressError: 409,
 }
 
 
@@ -116,8 +121,6 @@ def _domain_error(error: Exception) -> Response:
         message, details = str(error), [{"field": "status", "message": error.status}]
     elif isinstance(error, IdempotencyValidationError):
         message = "Idempotency-Key was already used with a different request body"
-    elif isinstance(error, IdempotencyAlreadyInProgressError):
-        message = "a request with this Idempotency-Key is still in progress; retry shortly"
     else:
         message = str(error)
     logger.info("Request refused", extra={"status_code": status_code, "reason": type(error).__name__})
@@ -143,6 +146,22 @@ def _invalid_request(error: RequestValidationError | RequestUnsupportedContentTy
     ]
     logger.info("Request invalid", extra={"problems": len(problems)})
     return error_response(422, "request validation failed", details)
+
+
+@app.exception_handler([BodyRejected, UnicodeDecodeError, binascii.Error])
+def _undecodable_body(error: ValueError) -> Response:
+    # Raised while Powertools decodes the body (bad base64, not UTF-8) or by parse_json (too deep).
+    message = str(error) if isinstance(error, BodyRejected) else "body is not UTF-8 JSON text"
+    return error_response(400, f"request {message}")
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _same_key_in_progress(error: IdempotencyAlreadyInProgressError) -> Response:
+    # 409 means "another body"; a concurrent retry of the same request is told to come back,
+    # and then gets the first request's campaign.
+    response = error_response(429, "a request with this Idempotency-Key is still in progress; retry shortly")
+    response.headers["Retry-After"] = str(IDEMPOTENCY_RETRY_AFTER_SECONDS)
+    return response
 
 
 @app.exception_handler(Exception)
@@ -175,6 +194,9 @@ NextToken = Annotated[str | None, Query(alias="nextToken", max_length=4096)]
         201: _documented("The campaign.", CampaignView),
         400: _documented("The body is not JSON."),
         409: _documented("Idempotency-Key reused with another body."),
+        429: _documented(
+            "A request with this Idempotency-Key is still in progress: retry after Retry-After."
+        ),
         **_INVALID,
     },
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
@@ -28,11 +27,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-store = CampaignStore(
-    boto3.client("dynamodb"),
-    os.environ["TABLE_NAME"],
-    counter_shards=int(os.environ.get("COUNTER_SHARDS", "10")),
-)
+store = CampaignStore.from_environment()
 
 
 def make_provider() -> VoiceProvider:

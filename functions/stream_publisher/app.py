@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
@@ -57,6 +58,7 @@ class OutgoingEvent:
     sequence_number: str
     event_id: str
     entry: PutEventsRequestEntryTypeDef
+    status: str  # the final status, for the per-status metric
 
 
 def finalized_message(record: DynamoDBRecord) -> Message | None:
@@ -85,7 +87,7 @@ def outgoing_event(record: DynamoDBRecord, message: Message) -> OutgoingEvent:
         "EventBusName": os.environ["EVENT_BUS_NAME"],
     }
     assert record.dynamodb and record.dynamodb.sequence_number  # every stream record has one
-    return OutgoingEvent(record.dynamodb.sequence_number, detail["eventId"], entry)
+    return OutgoingEvent(record.dynamodb.sequence_number, detail["eventId"], entry, detail["status"])
 
 
 @tracer.capture_method
@@ -108,6 +110,12 @@ def publish(events: list[OutgoingEvent]) -> list[OutgoingEvent]:
     metrics.add_metric(name="PutEventsCalls", unit=MetricUnit.Count, value=calls)
     metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=len(published))
     metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=len(unpublished))
+    # Every finalization passes here (callbacks and reconciliation alike): one metric per status.
+    for status, count in Counter(event.status for event in events if event not in unpublished).items():
+        by_status = EphemeralMetrics()  # its own dimension set, flushed now (honours METRICS_DISABLED)
+        by_status.add_dimension(name="status", value=status)
+        by_status.add_metric(name="MessagesFinalizedByStatus", unit=MetricUnit.Count, value=count)
+        by_status.flush_metrics()
     if published:
         logger.info("Events published", extra={"event_ids": published, "put_events_calls": calls})
     if unpublished:

@@ -24,6 +24,7 @@ def in_memory_stack(
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=REGION)
     os.environ.update(POWERTOOLS_TRACE_DISABLED="1", POWERTOOLS_METRICS_DISABLED="1")
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"  # moto 5.2.5 does not route streams-ddb
     config = {
         "stepfunctions": {"execute_state_machine": execute_state_machine},
         "lambda": {"use_docker": False},

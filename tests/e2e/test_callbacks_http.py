@@ -249,13 +249,15 @@ def test_missing_signature_segment_is_refused(silent_stack: LocalStack, campaign
     assert table_item_count(silent_stack) == items_before
 
 
-def test_unknown_path_is_404_and_wrong_method_is_405(silent_stack: LocalStack) -> None:
+def test_unknown_path_and_wrong_method_get_api_gateways_403_in_the_error_shape(
+    silent_stack: LocalStack,
+) -> None:
     unknown = requests.get(f"{silent_stack.api_url}/nothing/here", timeout=HTTP_TIMEOUT_SECONDS)
     wrong_method = requests.get(
         f"{silent_stack.api_url}/callbacks/voice/{new_id()}/signature", timeout=HTTP_TIMEOUT_SECONDS
     )
 
-    assert unknown.status_code == 404
-    assert unknown.json()["error"]
-    assert wrong_method.status_code == 405
-    assert wrong_method.headers["Allow"] == "POST"
+    # As a REST API does: no route for this path or method is "Missing Authentication Token".
+    for response in (unknown, wrong_method):
+        assert response.status_code == 403
+        assert response.json() == {"error": "Missing Authentication Token", "details": []}

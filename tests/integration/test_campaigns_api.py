@@ -17,7 +17,14 @@ import openapi_spec_validator
 import pytest
 
 from local.api import api_routes, match_route, proxy_event
-from tests.conftest import EVENTS_DIR, TestStack, load_event
+from tests.conftest import TestStack
+from tests.sample_events import (
+    API_STATUS_CODES,
+    check_api_samples,
+    in_process,
+    prepare_api_samples,
+    sample_files,
+)
 from tests.workflow.support import Campaigns
 from voice_status.campaign.model import execution_arn
 from voice_status.signing import callback_url, sign_campaign
@@ -482,53 +489,14 @@ def test_the_openapi_document_describes_the_routes(stack: TestStack) -> None:
     assert {"messageId", "to", "status"} <= set(status_report["required"])
 
 
-# The sample events use these ids; the test sets them up so the reads answer 200.
-EVENT_CAMPAIGN_ID = "5b1f6a2e-3c4d-4e8f-9a0b-1c2d3e4f5a6b"  # Running, its recipient dispatched
-EVENT_QUEUED_CAMPAIGN_ID = "9e8d7c6b-5a49-4382-a716-f5e4d3c2b1a0"  # Queued: the one to cancel
-EVENT_MESSAGE_ID = "8d3c2a4e-8b8e-4c8f-9d3e-2f5b6a7c8d90"
-EVENT_RECIPIENT = "+306900000001"
-EVENT_STATUS_CODES = {
-    "campaigns_api-create.json": 201,
-    "campaigns_api-create-invalid.json": 422,
-    "campaigns_api-get.json": 200,
-    "campaigns_api-list.json": 200,
-    "campaigns_api-list-messages.json": 200,
-    "campaigns_api-get-message.json": 200,
-    "campaigns_api-cancel.json": 200,
-    "campaigns_api-openapi.json": 200,
-}
-
-
-def prepare_api_samples(stack: TestStack) -> None:
-    """The state the sample API events were written for (the container tier uses it too)."""
-    campaigns = Campaigns(stack)
-    campaigns.dispatched([EVENT_RECIPIENT], campaign_id=EVENT_CAMPAIGN_ID)
-    _callback(
-        stack, EVENT_CAMPAIGN_ID, EVENT_MESSAGE_ID, "Completed", "2026-03-01T10:00:30Z", EVENT_RECIPIENT
-    )
-    _seed(stack, CampaignStatus.QUEUED, campaign_id=EVENT_QUEUED_CAMPAIGN_ID)
-
-
 def test_every_sample_event_file_is_covered() -> None:
-    assert set(EVENT_STATUS_CODES) == {path.name for path in EVENTS_DIR.glob("campaigns_api-*.json")}
+    assert set(API_STATUS_CODES) == sample_files("campaigns_api")
 
 
 def test_each_sample_event_gets_the_expected_answer(stack: TestStack) -> None:
+    # The set-up and the expectations live in tests/sample_events.py, shared with the container tier.
     prepare_api_samples(stack)
-
-    for name, status_code in EVENT_STATUS_CODES.items():
-        # Invoked the way `sam local invoke CampaignsApiFunction -e events/<name>` does.
-        result = stack.invoke("CampaignsApiFunction", load_event(name))
-        assert result["statusCode"] == status_code, (name, result.get("body"))
-        body = json.loads(result["body"])
-        if status_code >= 400:
-            assert body["error"] and isinstance(body["details"], list), name
-    listed = json.loads(
-        stack.invoke("CampaignsApiFunction", load_event("campaigns_api-list-messages.json"))["body"]
-    )
-    assert [item["messageId"] for item in listed["items"]] == [EVENT_MESSAGE_ID]
-    running = json.loads(stack.invoke("CampaignsApiFunction", load_event("campaigns_api-list.json"))["body"])
-    assert [item["campaignId"] for item in running["items"]] == [EVENT_CAMPAIGN_ID]
+    check_api_samples(stack, in_process(stack))
 
 
 def test_the_largest_campaign_is_accepted_in_one_request_and_stored_in_chunks(stack: TestStack) -> None:

@@ -15,11 +15,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jsonschema
 import pytest
 
 from local.streams import RecordFilter, StreamPoller, _LiteralPattern
-from tests.conftest import EVENTS_DIR, ApiResponse, TestStack, load_event
+from tests.conftest import ApiResponse, TestStack, load_event
+from tests.notifications import assert_valid_detail, event_ids, queued_events
+from tests.sample_events import check_stream_publisher_sample, in_process, sample_files
 from tests.workflow.support import Campaigns
 from voice_status.campaign.model import CampaignWithCounts
 from voice_status.signing import sign_campaign
@@ -34,11 +35,6 @@ from voice_status.views import (
 )
 
 PUBLISHER = "StreamPublisherFunction"
-SCHEMA_FILES = {
-    MESSAGE_FINALIZED: "voice-message-finalized.schema.json",
-    CAMPAIGN_FINISHED: "voice-campaign-finished.schema.json",
-    CAMPAIGN_FAILED: "voice-campaign-failed.schema.json",
-}
 ANSWERS, BUSY = "+306900000001", "+306900000004"
 
 
@@ -95,29 +91,6 @@ def finals(campaigns: Campaigns, status: str, count: int) -> tuple[str, list[str
 def poller(stack: TestStack) -> StreamPoller:
     """A poller that leaves the records in the stream, so a fresh one can redeliver them."""
     return StreamPoller(stack.session, stack.functions, stack.stack.resolver, trim_consumed=False)
-
-
-def queued_events(stack: TestStack, output: str = "NotificationsQueueUrl") -> list[dict[str, Any]]:
-    """Everything in the queue now (moto delivers during PutEvents, so nothing is in flight)."""
-    sqs = stack.client("sqs")
-    events: list[dict[str, Any]] = []
-    while messages := sqs.receive_message(QueueUrl=stack.outputs[output], MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        events += [json.loads(message["Body"]) for message in messages]
-    return events
-
-
-def event_ids(events: list[dict[str, Any]]) -> list[str]:
-    return sorted(event["detail"]["eventId"] for event in events)
-
-
-def assert_valid_detail(event: dict[str, Any]) -> None:
-    schema = json.loads((EVENTS_DIR / "schemas" / SCHEMA_FILES[event["detail-type"]]).read_text())
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-    validator.validate(event["detail"])
 
 
 class FailingEvents:
@@ -469,27 +442,10 @@ def test_campaign_final_events_reach_the_queue_and_other_sources_do_not(
 # ----- the sample events -----
 
 
-# What each sample publishes; a new events/stream_publisher-*.json needs its line here.
-SAMPLE_EVENT_IDS = {
-    "stream_publisher-final-message.json": ["8d3c2a4e-8b8e-4c8f-9d3e-2f5b6a7c8d90:Completed"],
-    # created final (Unsent) and moved into Busy; an intermediate move, a repeat after final and a
-    # counter shard publish nothing.
-    "stream_publisher-mixed-batch.json": [
-        "1b2c3d4e-0000-4000-8000-000000000002:Unsent",
-        "1b2c3d4e-0000-4000-8000-000000000005:Busy",
-    ],
-}
-
-
-@pytest.mark.parametrize("sample", sorted(path.name for path in EVENTS_DIR.glob("stream_publisher-*.json")))
+@pytest.mark.parametrize("sample", sorted(sample_files("stream_publisher")))
 def test_sample_stream_events_publish_their_final_moves(stack: TestStack, sample: str) -> None:
-    response = stack.invoke(PUBLISHER, load_event(sample))
-
-    assert response == {"batchItemFailures": []}
-    events = queued_events(stack)
-    assert event_ids(events) == sorted(SAMPLE_EVENT_IDS[sample])
-    for event in events:
-        assert_valid_detail(event)
+    # The expectations live in tests/sample_events.py, shared with the container tier.
+    check_stream_publisher_sample(stack, in_process(stack), sample)
 
 
 # ----- local/streams.py on its own -----

@@ -240,3 +240,28 @@ def test_a_transient_error_in_a_wait_task_is_retried(
     assert campaigns.statuses(campaign_id) == ["Scheduled", "Queued", "Running", "Sent", "Finished"]
     failed = [event for event in campaigns.history(campaign_id) if event["type"].endswith("Failed")]
     assert [event["type"] for event in failed] == ["TaskFailed"], failed
+
+
+def test_reconciliation_works_in_bounded_steps_and_asks_only_about_chunks_with_pending_messages(
+    campaigns: Campaigns, provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILE_MAX_CHUNKS_PER_INVOCATION", "1")
+    numbers = recipients(8)  # four chunks of two
+    pending = [numbers[1], numbers[5], numbers[7]]  # in chunks 0, 2 and 3; chunk 1 is all final
+    provider.tracking = dict.fromkeys(pending, "Completed")
+    campaign_id = campaigns.create(numbers, chunk_size=2, completion_timeout_seconds=1)
+    campaigns.wait_for_sent(campaign_id)
+    for message, to in provider.messages():
+        if to not in pending:
+            assert campaigns.callback(campaign_id, message, to, "Busy").status_code == 200
+
+    campaigns.wait_for_end(campaign_id, "SUCCEEDED")
+
+    assert campaigns.counts(campaign_id) == {"total": 8, "pending": 0, "final": {"Completed": 3, "Busy": 5}}
+    assert provider.tracked == ["trk-0", "trk-2", "trk-3"]  # never the chunk with nothing pending
+    reconciles = [
+        event
+        for event in campaigns.history(campaign_id)
+        if event["type"] == "TaskStateEntered" and event["stateEnteredEventDetails"]["name"] == "Reconcile"
+    ]
+    assert len(reconciles) == 3  # one chunk with pending messages per invocation, then done

@@ -9,7 +9,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -52,6 +52,17 @@ class Campaign:
     execution_arn: str | None = None
     completion_token: str | None = None  # the Sent state's task token
     schedule_token: str | None = None  # the scheduled start's task token (only a cancel uses it)
+
+    @property
+    def longest_run(self) -> timedelta:
+        """How long after its creation the campaign can still be running (before reconciliation):
+        its wait for the scheduled start, then the wait for completion."""
+        start = (
+            datetime.fromisoformat(self.scheduled_at.replace("Z", "+00:00")) if self.scheduled_at else None
+        )
+        created = datetime.fromisoformat(self.created_at.replace("Z", "+00:00"))
+        wait = max(start - created, timedelta(0)) if start else timedelta(0)
+        return wait + timedelta(seconds=self.completion_timeout_seconds)
 
     def shown_history(self) -> list[StatusAt]:
         """Status moves in the service's one time format (Step Functions' EnteredTime has its own);

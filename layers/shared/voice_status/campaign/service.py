@@ -313,7 +313,7 @@ def _submit_chunk(store: CampaignStore, provider: VoiceProvider, campaign: Campa
     if problem:
         store.mark_chunk_failed(chunk, problem)
         return 0
-    store.add_messages(chunk)
+    store.add_messages(chunk, campaign.completion_timeout_seconds)
     try:
         taken = provider.submit(submission)
     except ProviderError as error:

@@ -9,13 +9,16 @@ of campaign items (their parameters are pinned to this module's format by a test
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+import boto3
 from botocore.exceptions import ClientError
 
 from voice_status.campaign import keys
@@ -29,6 +32,7 @@ from voice_status.campaign.model import (
     StatusAt,
     statuses_that_may_move_to,
 )
+from voice_status.campaign.requests import MAX_COMPLETION_TIMEOUT_SECONDS
 from voice_status.counts import CampaignCounts
 from voice_status.errors import (
     CampaignNotCancellable,
@@ -41,10 +45,13 @@ from voice_status.errors import (
 from voice_status.providers.base import TextMessage
 from voice_status.reports import StatusReport
 from voice_status.statuses import INTERMEDIATE_MESSAGE_STATUSES, CampaignStatus, MessageStatus
-from voice_status.timeutil import now_iso
+from voice_status.timeutil import now_iso, utc_now
 
 T = TypeVar("T")
 
+DEFAULT_RETENTION = timedelta(days=90)
+# Reconciliation may run after the completion timeout: records outlive it by this much too.
+RECONCILIATION_MARGIN = timedelta(days=1)
 _BATCH_WRITE_SIZE = 25  # DynamoDB's BatchWriteItem limit
 _BATCH_WRITE_ATTEMPTS = 8
 _PAGE_KEY_NAMES = {"pk", "sk", "gsi1pk", "gsi1sk"}
@@ -80,14 +87,32 @@ class CampaignStore:
         table_name: str,
         *,
         counter_shards: int = 10,
+        retention: timedelta = DEFAULT_RETENTION,
         retry: WriteRetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
         self._table = table_name
         self._counter_shards = counter_shards
+        self._retention = retention
         self._retry = retry or WriteRetryPolicy()
         self._sleep = sleep
+
+    @classmethod
+    def from_environment(cls, client: Any | None = None) -> CampaignStore:
+        """The store as the template configures it: TABLE_NAME, COUNTER_SHARDS, RETENTION_DAYS."""
+        env = os.environ
+        return cls(
+            client or boto3.client("dynamodb"),
+            env["TABLE_NAME"],
+            counter_shards=int(env.get("COUNTER_SHARDS") or 10),
+            retention=timedelta(days=int(env.get("RETENTION_DAYS") or DEFAULT_RETENTION.days)),
+        )
+
+    def _expires_at(self, campaign_ends_within: timedelta) -> int:
+        """TTL (epoch seconds) of a record holding a phone number: kept for the retention period
+        after the latest time its campaign can still be running."""
+        return int((utc_now() + campaign_ends_within + RECONCILIATION_MARGIN + self._retention).timestamp())
 
     # ----- campaigns -----
 
@@ -97,6 +122,7 @@ class CampaignStore:
         Chunks go first so that a campaign item never exists without its recipients: the item is
         what the workflow and the API look for. The item's write refuses to replace a campaign."""
         campaign_id = campaign.campaign_id
+        expires_at = self._expires_at(campaign.longest_run)
         self._write_all(
             [
                 {
@@ -110,6 +136,7 @@ class CampaignStore:
                                 "recipients": list(recipients),
                                 "size": len(recipients),
                                 "state": ChunkState.PENDING.value,
+                                "expiresAt": expires_at,
                             }
                         )
                     }
@@ -341,12 +368,13 @@ class CampaignStore:
 
     # ----- messages -----
 
-    def add_messages(self, chunk: Chunk) -> None:
+    def add_messages(self, chunk: Chunk, completion_timeout_seconds: int) -> None:
         """One message per recipient of a claimed chunk, written before the provider call (its
         callbacks can arrive before its answer does): Queued, not reported yet, no message id."""
+        expires_at = self._expires_at(timedelta(seconds=completion_timeout_seconds))
         self._write_all(
             [
-                {"PutRequest": {"Item": keys.to_attributes(_new_message_item(chunk, to))}}
+                {"PutRequest": {"Item": keys.to_attributes(_new_message_item(chunk, to, expires_at))}}
                 for to in chunk.recipients
             ]
         )
@@ -549,6 +577,8 @@ class CampaignStore:
                     "messageId": report.message_id,
                     "campaignId": campaign_id,
                     "to": report.to,
+                    # Its campaign's timeout is not read here: the longest a campaign can wait.
+                    "expiresAt": self._expires_at(timedelta(seconds=MAX_COMPLETION_TIMEOUT_SECONDS)),
                 }
             ),
             "ConditionExpression": "attribute_not_exists(pk)",
@@ -726,7 +756,7 @@ def _chunk(item: dict[str, Any]) -> Chunk:
     )
 
 
-def _new_message_item(chunk: Chunk, to: str) -> dict[str, Any]:
+def _new_message_item(chunk: Chunk, to: str, expires_at: int) -> dict[str, Any]:
     return {
         **keys.from_item(keys.message_key(chunk.campaign_id, to)),
         "gsi1pk": keys.campaign_pk(chunk.campaign_id),
@@ -738,6 +768,7 @@ def _new_message_item(chunk: Chunk, to: str) -> dict[str, Any]:
         "statusRank": UNREPORTED_RANK,
         "final": False,
         "updatedAt": now_iso(),
+        "expiresAt": expires_at,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from voice_status.providers.base import (
     Accepted,
@@ -19,14 +20,14 @@ from voice_status.providers.base import (
     VoiceProvider,
     validate_submission,
 )
-from voice_status.providers.routee import RouteeClient, RouteeSettings
 from voice_status.providers.silent import SilentProvider
+
+if TYPE_CHECKING:
+    from voice_status.providers.routee import RouteeClient, RouteeSettings
 
 __all__ = [
     "Accepted",
     "ProviderError",
-    "RouteeClient",
-    "RouteeSettings",
     "SilentProvider",
     "Submission",
     "TextMessage",
@@ -48,10 +49,16 @@ def from_environment() -> VoiceProvider:
     if name == "silent":
         return SilentProvider()
     if name in ("routee", "simulated"):
+        # Imported here: the Routee client brings `requests`, which only the functions that call
+        # the provider need (the callback handler imports this package for its types alone).
+        from voice_status.providers.routee import RouteeSettings  # noqa: PLC0415
+
         return _routee_client(RouteeSettings.from_environment())
     raise ValueError(f"VOICE_PROVIDER must be one of {', '.join(PROVIDER_NAMES)}, not {name!r}")
 
 
 @lru_cache(maxsize=8)
 def _routee_client(settings: RouteeSettings) -> RouteeClient:
+    from voice_status.providers.routee import RouteeClient  # noqa: PLC0415 - see from_environment
+
     return RouteeClient(settings)

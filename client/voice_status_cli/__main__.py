@@ -1,0 +1,5 @@
+import sys
+
+from voice_status_cli.main import main
+
+sys.exit(main())
