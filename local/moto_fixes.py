@@ -18,6 +18,19 @@ oldest record still there, as Lambda's event source mapping does when records ex
 EventBridge targets (moto 5.2): the envelope delivered to a queue lacks `account`, which
 EventBridge always sends and consumers' parsers (Powertools' EventBridgeModel) require.
 
+DynamoDB queries (moto 5.2): `Table.query` starts from `all_items()`, every item of the table sorted
+by key with Python comparisons, and only then keeps the queried partition; a query of one
+campaign's ten counter shards cost O(n log n) in the table's size. `_query_only_what_it_reads`
+hands a table query only its partition, and an index query the items unsorted (it sorts what it
+keeps by the index's full key anyway), so results and their order are unchanged.
+
+Parsing and serializing (moto 5.2): every event delivered to a target, and every path the Step
+Functions interpreter reads, builds a new JSONPath parser (jsonpath_ng's yacc tables) for the
+same few paths; they are parsed once now. GetRecords answers, and item reads (GetItem, Query,
+Scan, BatchGetItem, TransactGetItems), went through moto's generic, botocore-shape-driven
+serializer: about 9 ms for a Query of eleven items. Records and items are already in the wire
+format, so those answers are dumped as JSON, as moto itself did before 5.1.
+
 Model instances (moto 5.2): `BaseModel.__new__` appends every model object it ever creates (each
 item version, stream record, shard iterator, queue message) to a class-level list for moto's
 dashboard, so memory grew by tens of kilobytes per callback. The offline stack does not serve that
@@ -26,26 +39,35 @@ dashboard; here models are created without being tracked.
 
 from __future__ import annotations
 
+import base64
 import functools
+import inspect
+import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import jsonpath_ng.ext
 from moto.core.common_models import BaseModel
 from moto.core.model_instances import reset_model_data
+from moto.core.serialize import TimestampSerializer
 from moto.core.utils import utcnow
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
-from moto.dynamodb.models.table import StreamShard
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.events.utils import EventTemplateParser
+from moto.stepfunctions.parser.asl.utils import json_path
 
 from local import moto_transactions
 
 _dynamodb_lock = threading.RLock()
 _applied = False
+ITEM_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 STREAM_RETENTION = timedelta(hours=24)
 SHARD_ITERATOR_SECONDS = 15 * 60
 
@@ -66,8 +88,12 @@ def serialize_dynamodb() -> None:
     if _applied:
         return
     moto_transactions.install()
+    _query_only_what_it_reads()
     _bound_stream_memory()
     _untrack_model_instances()
+    _parse_json_paths_once()
+    _get_records_as_json()
+    _item_reads_as_json()
     for backend in (DynamoDBBackend, DynamoDBStreamsBackend):
         for name, member in list(vars(backend).items()):
             if (
@@ -142,6 +168,71 @@ def complete_event_envelopes() -> None:
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
             '"version": "0",', '"version": "0", "account": "<account>",', 1
         )
+
+
+def _query_only_what_it_reads() -> None:
+    moto_query, moto_all_items = Table.query, Table.all_items
+    signature = inspect.signature(moto_query)
+    querying = threading.local()  # (table, partition key or None for an index) during a query
+
+    @functools.wraps(moto_query)
+    def query(self: Table, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        querying.scope = (self, None if arguments.get("index_name") else arguments["hash_key"])
+        try:
+            return moto_query(self, *args, **kwargs)
+        finally:
+            querying.scope = None
+
+    @functools.wraps(moto_all_items)
+    def all_items(self: Table) -> list[Any]:
+        table, partition = getattr(querying, "scope", None) or (None, None)
+        if table is not self or not self.range_key_attr:
+            return moto_all_items(self)
+        if partition is not None:
+            return list(self.items.get(partition, {}).values())
+        return [item for partition_items in self.items.values() for item in partition_items.values()]
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _parse_json_paths_once() -> None:
+    parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+    jsonpath_ng.ext.parse = parse  # moto.events.utils imports it on each call
+    json_path.parse = parse  # imported once, by name
+
+
+def _get_records_as_json() -> None:
+    @functools.wraps(DynamoDBStreamsHandler.get_records)
+    def get_records(self: DynamoDBStreamsHandler) -> str:
+        limit = self._get_param("Limit") or 1000
+        records = self.backend.get_records(self._get_param("ShardIterator"), limit)
+        return json.dumps(records, default=_wire_value)
+
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[assignment,method-assign]
+
+
+def _item_reads_as_json() -> None:
+    moto_serialized = DynamoHandler.serialized
+
+    @functools.wraps(moto_serialized)
+    def serialized(self: DynamoHandler, result: Any) -> Any:
+        if type(result) is not DynamoResult or self._get_action() not in ITEM_READS:
+            return moto_serialized(self, result)
+        headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+        return 200, headers, json.dumps(result.result, default=_wire_value)
+
+    DynamoHandler.serialized = serialized  # type: ignore[assignment,method-assign]
+
+
+def _wire_value(value: Any) -> Any:
+    """What moto's serializer makes of the values `dynamo_to_dict` leaves: B as base64, dates as epoch."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return TimestampSerializer._timestamp_unixtimestamp(value)  # truncated to milliseconds
+    raise TypeError(f"{type(value).__name__} is not in DynamoDB's wire format")
 
 
 def _untrack_model_instances() -> None:

@@ -12,9 +12,12 @@ Records every source of a stream is done with are trimmed from moto's stream (lo
 so memory stays bounded however long the stack runs. Each poll reads at most one page of 1000
 records per shard, and keeps only the sequence number it is done with.
 
-Not modelled: MaximumBatchingWindowInSeconds (records go out as soon as they are read),
-MaximumRecordAgeInSeconds, ParallelizationFactor, tumbling windows, shard lineage (moto keeps
-one shard per stream).
+While polling, a shard's matching records wait up to the event's MaximumBatchingWindowInSeconds
+for a full batch, as Lambda's do (so batches, invocations and PutEvents calls per record are what
+they would be on AWS); `drain()` delivers at once.
+
+Not modelled: MaximumRecordAgeInSeconds, ParallelizationFactor, tumbling windows, shard lineage
+(moto keeps one shard per stream, so each stream is described once).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
@@ -117,6 +121,7 @@ class StreamSource:
     stream_arn: str
     starting_position: str
     batch_size: int
+    batching_window_seconds: float
     max_retries: int
     bisect_on_error: bool
     reports_item_failures: bool
@@ -137,6 +142,7 @@ class StreamSource:
             stream_arn=properties["Stream"],
             starting_position=properties.get("StartingPosition", "TRIM_HORIZON"),
             batch_size=int(properties.get("BatchSize", 100)),
+            batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
             max_retries=int(properties.get("MaximumRetryAttempts", RETRY_UNTIL_EXPIRED)),
             bisect_on_error=bool(properties.get("BisectBatchOnFunctionError", False)),
             reports_item_failures="ReportBatchItemFailures"
@@ -222,6 +228,9 @@ class StreamPoller:
         ]
         # The sequence number each (source name, shard id) is done with.
         self._positions: dict[tuple[str, str], int] = {}
+        # Since when each (source name, shard id) has held matching records short of a batch.
+        self._batch_waiting_since: dict[tuple[str, str], float] = {}
+        self._shards: dict[str, list[str]] = {}  # stream ARN: shard ids
         self._trim_consumed = trim_consumed
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -244,12 +253,13 @@ class StreamPoller:
             f"streams still moving after {MAX_DRAIN_PASSES} passes (a function feeding itself?)"
         )
 
-    def poll_once(self, summary: DrainSummary | None = None) -> int:
-        """One pass over every shard of every source; the number of records moved past."""
+    def poll_once(self, summary: DrainSummary | None = None, *, batching_window: bool = False) -> int:
+        """One pass over every shard of every source; the number of records moved past. With
+        `batching_window`, records short of a batch wait up to the source's batching window."""
         summary = summary if summary is not None else DrainSummary()
         with self._lock:
             return sum(
-                self._poll_shard(source, shard_id, summary)
+                self._poll_shard(source, shard_id, summary, batching_window)
                 for source in self.sources
                 for shard_id in self._shard_ids(source)
             )
@@ -278,7 +288,7 @@ class StreamPoller:
         while not self._stopping.is_set():
             moved = 0
             try:
-                moved = self.poll_once()
+                moved = self.poll_once(batching_window=True)
             except Exception:  # keep the offline stack serving; the next poll tries again
                 logger.exception("stream poll failed")
             if not moved:  # behind: read the next page at once
@@ -287,8 +297,10 @@ class StreamPoller:
     # ----- reading -----
 
     def _shard_ids(self, source: StreamSource) -> list[str]:
-        description = self._streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"]
-        return [shard["ShardId"] for shard in description["Shards"]]
+        if source.stream_arn not in self._shards:
+            description = self._streams.describe_stream(StreamArn=source.stream_arn)["StreamDescription"]
+            self._shards[source.stream_arn] = [shard["ShardId"] for shard in description["Shards"]]
+        return self._shards[source.stream_arn]
 
     def _read_new(self, source: StreamSource, shard_id: str) -> list[dict[str, Any]]:
         """Up to a page of the records not yet done with, in stream order. Under the stack's DynamoDB
@@ -332,17 +344,28 @@ class StreamPoller:
 
     # ----- delivering -----
 
-    def _poll_shard(self, source: StreamSource, shard_id: str, summary: DrainSummary) -> int:
+    def _poll_shard(
+        self, source: StreamSource, shard_id: str, summary: DrainSummary, batching_window: bool
+    ) -> int:
         records = self._read_new(source, shard_id)
         if not records:
             return 0
-        summary.records_read += len(records)
         matching = [record for record in records if source.record_filter.matches(record)]
+        if batching_window and self._batch_still_filling(source, shard_id, len(matching)):
+            return 0  # read again at the next poll, with whatever arrived since
+        self._batch_waiting_since.pop((source.name, shard_id), None)
+        summary.records_read += len(records)
         summary.records_filtered_out += len(records) - len(matching)
         stuck = self._deliver(source, shard_id, matching, summary)
         done = records if stuck is None else records[: records.index(stuck)]
         self._advance(source, shard_id, done)
         return len(done)
+
+    def _batch_still_filling(self, source: StreamSource, shard_id: str, matching: int) -> bool:
+        if not matching or matching >= source.batch_size or not source.batching_window_seconds:
+            return False
+        since = self._batch_waiting_since.setdefault((source.name, shard_id), time.monotonic())
+        return time.monotonic() - since < source.batching_window_seconds
 
     def _deliver(
         self, source: StreamSource, shard_id: str, records: list[dict[str, Any]], summary: DrainSummary

@@ -121,6 +121,31 @@ def test_poller_without_a_retry_limit_keeps_the_shard_blocked_at_the_failing_rec
         assert second.blocked == []
 
 
+def test_while_polling_records_short_of_a_batch_wait_out_the_batching_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        functions = _FakeFunctions(session, BatchSize=3, MaximumBatchingWindowInSeconds=1)
+        poller = _fake_poller(session, functions)
+        clock = [1000.0]
+        monkeypatch.setattr("local.streams.time.monotonic", lambda: clock[0])
+
+        _put(session, "a", "b")
+        short_of_a_batch = poller.poll_once(batching_window=True)
+        _put(session, "c")
+        a_full_batch = poller.poll_once(batching_window=True)
+        _put(session, "d")
+        window_open = poller.poll_once(batching_window=True)
+        clock[0] += 1.0
+        window_over = poller.poll_once(batching_window=True)
+        _put(session, "e")
+        drained = poller.drain().records_read
+
+        assert (short_of_a_batch, a_full_batch, window_open, window_over, drained) == (0, 3, 0, 1, 1)
+        assert functions.batches == [["a", "b", "c"], ["d"], ["e"]]
+
+
 def _shard_records(table: str = "t") -> list[Any]:
     shard = dynamodb_backends["123456789012"]["us-east-1"].get_table(table).stream_shard
     assert shard is not None
