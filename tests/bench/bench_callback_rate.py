@@ -7,6 +7,8 @@ intermediate (Ringing) and one final (Completed) each, so half the callbacks are
 half final. Every DynamoDB write request the callback handler makes is recorded at moto's door.
 The anchor: the same write requests replayed directly against moto's endpoint by 16 threads, on
 a second campaign of the same size (its id and message ids swapped in), in the same run.
+After the burst the campaign's counts must be exact: every message posted counted once, as
+Completed, and nothing else.
 
 Environment: RATE_SIZES (default 1000,100000), RATE_SAMPLE (default 1000 messages).
 """
@@ -41,6 +43,7 @@ class Rates:
     api_seconds: float
     raw_requests: int
     raw_seconds: float
+    counts_exact: bool
 
     @property
     def api_rate(self) -> float:
@@ -160,6 +163,14 @@ def _post_callbacks(stack: Any, campaign_id: str, messages: list[tuple[int, str]
     return _in_threads(messages, post)
 
 
+def _counts_exact(stack: Any, campaign_id: str, size: int, completed: int) -> bool:
+    counts = requests.get(f"{stack.api_url}/campaigns/{campaign_id}", timeout=60).json()["counts"]
+    exact = counts == {"total": size, "pending": size - completed, "final": {"Completed": completed}}
+    if not exact:
+        print(f"  counts of the campaign of {size:,} after {completed:,} final callbacks: {counts}")
+    return exact
+
+
 def _replay(stack: Any, recorded: list[tuple[str, dict[str, Any]]], swap: dict[str, str]) -> float:
     """The recorded write requests, sent straight to moto, ids swapped for the second campaign's."""
     client = stack._session.client(
@@ -200,6 +211,7 @@ def measure(sizes: list[int], sample: int) -> Iterator[Rates]:
             recorder.requests, recorder.recording = [], True
             api_seconds = _post_callbacks(stack, api_campaign, messages, f"rate-{size}-api-")
             recorder.recording = False
+            counts_exact = _counts_exact(stack, api_campaign, size, len(messages))
             recorded = list(recorder.requests)
             swap = {
                 api_campaign: raw_campaign,
@@ -207,7 +219,7 @@ def measure(sizes: list[int], sample: int) -> Iterator[Rates]:
                 f"+3069{2 * number}": f"+3069{2 * number + 1}",
             }
             raw_seconds = _replay(stack, recorded, swap)
-            yield Rates(size, 2 * len(messages), api_seconds, len(recorded), raw_seconds)
+            yield Rates(size, 2 * len(messages), api_seconds, len(recorded), raw_seconds, counts_exact)
 
 
 def main() -> None:
@@ -222,7 +234,7 @@ def main() -> None:
         print(
             f"  campaign of {rates.size:>7,}: through the local API {rates.api_rate:6.1f}/s; "
             f"raw moto, the same {rates.raw_requests} writes {rates.raw_rate:6.1f}/s; "
-            f"ratio {rates.api_rate / rates.raw_rate:.2f}",
+            f"ratio {rates.api_rate / rates.raw_rate:.2f}; counts exact: {rates.counts_exact}",
             flush=True,
         )
     if len(results) > 1:
