@@ -33,7 +33,9 @@ MAX_BODY_BYTES = 64 * 1024
 SECRET_MAX_AGE_SECONDS = 300
 
 logger = Logger()
-tracer = Tracer()
+# Every call this function makes goes through botocore: patching only it traces them all, and keeps
+# the X-Ray SDK from importing the other libraries it can patch (requests, sqlite3) at cold start.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
