@@ -10,14 +10,16 @@ work a deployed function never does. With it, tracing is on as deployed (Tracer 
 and the other libraries it knows). The naive shape: Powertools Logger,
 Tracer and Metrics, `APIGatewayRestResolver`, one DynamoDB table and `put_item` of the body.
 A third handler, the naive one validating its body with the callback's pydantic model before the
-write, shows what validation alone costs. Then `-X importtime` says which top-level packages make
-the difference.
+write, shows what validation alone costs. Where valgrind is installed, the instructions each
+import executes are counted too, a measure that a busy machine barely moves. Then `-X importtime`
+says which top-level packages make the difference.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -169,6 +171,23 @@ def median_import_ms(
     return {label: statistics.median(values[1:]) for label, values in samples.items()}
 
 
+def instructions(python: Path, directory: Path, module: str, environment: dict[str, str]) -> int | None:
+    """Instructions the whole interpreter run executes (valgrind's callgrind), None without valgrind.
+    Unlike time, this count barely moves when other processes share the machine."""
+    if shutil.which("valgrind") is None:
+        return None
+    valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    run = subprocess.run(
+        [*valgrind, str(python), "-c", _import_code(directory, module)],
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    return int(found.group(1)) if found else None
+
+
 def import_costs(python: Path, directory: Path, module: str, environment: dict[str, str]) -> Counter[str]:
     """Microseconds per top-level package: `-X importtime` self times, each module's median of
     IMPORTTIME_RUNS runs, summed per package."""
@@ -215,6 +234,7 @@ def main() -> None:
             label: import_costs(python, *handlers[label], environment)
             for label in (naive_label, callback_label)
         }
+        counts = {label: instructions(python, *handler, environment) for label, handler in handlers.items()}
     print(
         f"Cold import as Lambda loads it (Python {version[0]}, boto3 {version[1]}, layer requirements only, "
         f"tracing on), median of {RUNS} fresh interpreters:"
@@ -222,6 +242,13 @@ def main() -> None:
     naive_ms = medians[naive_label]
     for label, milliseconds in medians.items():
         print(f"  {label:<48} {milliseconds:7.1f} ms  ({milliseconds / naive_ms:.2f}x naive)")
+    naive_count = counts[naive_label]
+    if naive_count is None:
+        print("  instructions: valgrind is not installed, not counted")
+    else:
+        print("  instructions executed by the whole interpreter run (valgrind callgrind):")
+        for label, count in counts.items():
+            print(f"  {label:<48} {(count or 0) / 1e6:7.0f} M   ({(count or 0) / naive_count:.2f}x naive)")
     naive_costs, callback_costs = costs[naive_label], costs[callback_label]
     print("  callback minus naive, by top-level package (-X importtime self times, medians of 5):")
     names = set(callback_costs) | set(naive_costs)
