@@ -3,16 +3,23 @@
 A virtualenv shaped like the function's runtime is built once in .local/lambda-venv: this Python,
 boto3 and botocore at the project's pinned versions (the runtime brings its own boto3), and only
 the layer's pinned requirements (layers/shared/requirements.txt), no dev packages. Each handler
-module is imported in fresh interpreters (medians of RUNS), with the template's environment and
-tracing on as in a deployed function (Tracer patches boto3). The naive shape: Powertools Logger,
+module is imported in fresh interpreters (medians of RUNS), with the template's environment and the
+runtime's own variables. LAMBDA_TASK_ROOT matters: without it Powertools turns Tracer off (nothing
+is patched) and the X-Ray SDK, believing itself outside Lambda, builds a sampling client at import,
+work a deployed function never does. With it, tracing is on as deployed (Tracer patches botocore
+and the other libraries it knows). The naive shape: Powertools Logger,
 Tracer and Metrics, `APIGatewayRestResolver`, one DynamoDB table and `put_item` of the body.
-Then `-X importtime` says which top-level packages make the difference.
+A third handler, the naive one validating its body with the callback's pydantic model before the
+write, shows what validation alone costs. Where valgrind is installed, the instructions each
+import executes are counted too, a measure that a busy machine barely moves. Then `-X importtime`
+says which top-level packages make the difference.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,6 +62,15 @@ def record(campaign_id: str, signature: str):
 def lambda_handler(event, context):
     return app.resolve(event, context)
 """
+
+
+# The naive shape, with the one thing it lacks that the callback may not drop: the body validated.
+VALIDATING_HANDLER = NAIVE_HANDLER.replace(
+    "import boto3\n", "import boto3\nfrom voice_status.reports import StatusReport\n"
+).replace(
+    "    table.put_item(", "    StatusReport.model_validate(app.current_event.json_body)\n    table.put_item("
+)
+HANDLER_MODULE = "(the handler module's own body)"
 
 
 def _pinned(name: str) -> str:
@@ -102,7 +118,11 @@ def _environment() -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_LAMBDA_FUNCTION_NAME": "callback",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "_HANDLER": "app.lambda_handler",
         "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
     }
     parameters = template.get("Parameters", {})
@@ -151,6 +171,23 @@ def median_import_ms(
     return {label: statistics.median(values[1:]) for label, values in samples.items()}
 
 
+def instructions(python: Path, directory: Path, module: str, environment: dict[str, str]) -> int | None:
+    """Instructions the whole interpreter run executes (valgrind's callgrind), None without valgrind.
+    Unlike time, this count barely moves when other processes share the machine."""
+    if shutil.which("valgrind") is None:
+        return None
+    valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    run = subprocess.run(
+        [*valgrind, str(python), "-c", _import_code(directory, module)],
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    return int(found.group(1)) if found else None
+
+
 def import_costs(python: Path, directory: Path, module: str, environment: dict[str, str]) -> Counter[str]:
     """Microseconds per top-level package: `-X importtime` self times, each module's median of
     IMPORTTIME_RUNS runs, summed per package."""
@@ -169,7 +206,8 @@ def import_costs(python: Path, directory: Path, module: str, environment: dict[s
                 samples.setdefault(found.group(2), []).append(int(found.group(1)))
     costs: Counter[str] = Counter()
     for name, values in samples.items():
-        costs[name.split(".")[0]] += int(statistics.median(values))
+        # The handler's own lines (its clients, decorators, the Tracer's patching) under one name.
+        costs[HANDLER_MODULE if name == module else name.split(".")[0]] += int(statistics.median(values))
     return costs
 
 
@@ -182,32 +220,43 @@ def main() -> None:
         text=True,
     ).stdout.split()
     environment = _environment()
+    naive_label, callback_label = "naive AWS-samples handler", "callback handler (functions/callback/app.py)"
     with tempfile.TemporaryDirectory() as naive:
         Path(naive, "naive_app.py").write_text(NAIVE_HANDLER)
+        Path(naive, "validating_app.py").write_text(VALIDATING_HANDLER)
         handlers = {
-            "naive AWS-samples handler": (Path(naive), "naive_app"),
-            "callback handler (functions/callback/app.py)": (ROOT / "functions" / "callback", "app"),
+            naive_label: (Path(naive), "naive_app"),
+            "naive handler + pydantic body model": (Path(naive), "validating_app"),
+            callback_label: (ROOT / "functions" / "callback", "app"),
         }
         medians = median_import_ms(python, handlers, environment)
         costs = {
-            label: import_costs(python, directory, module, environment)
-            for label, (directory, module) in handlers.items()
+            label: import_costs(python, *handlers[label], environment)
+            for label in (naive_label, callback_label)
         }
+        counts = {label: instructions(python, *handler, environment) for label, handler in handlers.items()}
     print(
         f"Cold import as Lambda loads it (Python {version[0]}, boto3 {version[1]}, layer requirements only, "
         f"tracing on), median of {RUNS} fresh interpreters:"
     )
-    naive_ms = medians["naive AWS-samples handler"]
+    naive_ms = medians[naive_label]
     for label, milliseconds in medians.items():
         print(f"  {label:<48} {milliseconds:7.1f} ms  ({milliseconds / naive_ms:.2f}x naive)")
-    naive_costs, callback_costs = costs.values()
+    naive_count = counts[naive_label]
+    if naive_count is None:
+        print("  instructions: valgrind is not installed, not counted")
+    else:
+        print("  instructions executed by the whole interpreter run (valgrind callgrind):")
+        for label, count in counts.items():
+            print(f"  {label:<48} {(count or 0) / 1e6:7.0f} M   ({(count or 0) / naive_count:.2f}x naive)")
+    naive_costs, callback_costs = costs[naive_label], costs[callback_label]
     print("  callback minus naive, by top-level package (-X importtime self times, medians of 5):")
     names = set(callback_costs) | set(naive_costs)
     differences = Counter({name: callback_costs[name] - naive_costs[name] for name in names})
     ranked = differences.most_common()
     for name, micros in ranked[:6] + ranked[-4:]:
         if abs(micros) > 2000:
-            print(f"    {name:<28} {micros / 1000:+7.1f} ms")
+            print(f"    {name:<32} {micros / 1000:+7.1f} ms")
 
 
 if __name__ == "__main__":

@@ -6,4 +6,5 @@ its counters.
 - `workflow`: the decisions of the campaign workflow's steps (pure).
 - `store`: every read and write of the aggregate's records in DynamoDB (the only I/O).
 - `service`: the flows the handlers call, one function each.
+- `callbacks`: the callback flow, apart so that the callback handler imports no other flow.
 """

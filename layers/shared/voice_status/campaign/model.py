@@ -20,6 +20,8 @@ from voice_status.statuses import CAMPAIGN_TRANSITIONS, CampaignStatus, MessageS
 from voice_status.timeutil import to_iso
 
 CANCELLED_REASON = "Cancelled"
+# The longest a campaign may wait in Sent for its messages to be final (7 days).
+MAX_COMPLETION_TIMEOUT_SECONDS = 604_800
 # A message written at dispatch has been reported nothing yet: every report moves it forward.
 UNREPORTED_RANK = 0
 

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from voice_status.campaign.model import MAX_COMPLETION_TIMEOUT_SECONDS
 from voice_status.phones import PhoneNumber
 from voice_status.providers.base import TextMessage
 from voice_status.timeutil import utc_now
@@ -25,7 +26,6 @@ MAX_RECIPIENTS = 100_000
 # for completion, plus dispatch, must fit.
 MAX_SCHEDULE_AHEAD = timedelta(days=355)
 DEFAULT_COMPLETION_TIMEOUT_SECONDS = 86_400
-MAX_COMPLETION_TIMEOUT_SECONDS = 604_800
 
 
 class CreateCampaignRequest(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from voice_status.campaign.callbacks import is_stale_token, notify_if_complete
 from voice_status.campaign.model import (
     CANCELLABLE_STATUSES,
     CANCELLED_REASON,
@@ -30,7 +31,7 @@ from voice_status.campaign.model import (
     workflow_input,
 )
 from voice_status.campaign.requests import CreateCampaignRequest
-from voice_status.campaign.store import CampaignStore, RecordResult
+from voice_status.campaign.store import CampaignStore
 from voice_status.campaign.workflow import (
     ReconciliationVerdict,
     StepBudget,
@@ -58,14 +59,11 @@ from voice_status.errors import (
 )
 from voice_status.paging import decode_page_token, encode_page_token
 from voice_status.providers.base import MAX_RECIPIENTS_PER_SUBMISSION, ProviderError, VoiceProvider
-from voice_status.reports import StatusReport
 from voice_status.statuses import CampaignStatus, MessageStatus
 from voice_status.timeutil import to_iso, utc_now
 
 logger = Logger(child=True)
 
-# A token that already succeeded, timed out or belongs to a stopped execution.
-_STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 UNSTARTED_REASON = "Workflow could not be started"
 
 RemainingMs = Callable[[], int]
@@ -204,49 +202,6 @@ def get_message(store: CampaignStore, message_id: str) -> Message:
     if message is None:
         raise MessageNotFound(message_id)
     return message
-
-
-# ----- callbacks -----
-
-
-def record_callback(store: CampaignStore, sfn: Any, campaign_id: str, report: StatusReport) -> RecordResult:
-    """Record one provider callback on its campaign's message; wake the campaign's workflow when
-    this made its last message final. Raises RecipientNotFound, MessageIdConflict, StorageBusy."""
-    result = store.record_report(campaign_id, report)
-    if result.became_final:
-        notify_if_complete(store, sfn, campaign_id)
-    return result
-
-
-def notify_if_complete(store: CampaignStore, sfn: Any, campaign_id: str) -> bool:
-    """Send the stored task token when every message of a Sent campaign is final.
-
-    The workflow's Sent state stores the token and then checks; whoever finalizes the last
-    message checks the other way. Both check after their own write, so no wake-up is lost.
-    Both may send it: Step Functions takes the first and refuses the second, harmlessly."""
-    found = store.get_with_counts(campaign_id)
-    if found is None:
-        return False
-    campaign, counts = found.campaign, found.counts
-    if campaign.status != CampaignStatus.SENT or not campaign.completion_token or not counts.all_final:
-        return False
-    try:
-        sfn.send_task_success(
-            taskToken=campaign.completion_token,
-            output=json.dumps({"campaignId": campaign_id, "allFinal": True, "counts": counts.as_dict()}),
-        )
-    except ClientError as error:
-        if is_stale_token(error):
-            logger.info("Completion already signalled", extra={"campaign_id": campaign_id})
-            return False
-        raise
-    logger.info("Campaign complete, workflow woken", extra={"campaign_id": campaign_id})
-    return True
-
-
-def is_stale_token(error: ClientError) -> bool:
-    """Step Functions refused a task token because its wait is already over: harmless."""
-    return error.response["Error"]["Code"] in _STALE_TOKEN_ERRORS
 
 
 # ----- the workflow's steps -----

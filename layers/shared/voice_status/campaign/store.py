@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from voice_status.campaign import keys
 from voice_status.campaign.model import (
+    MAX_COMPLETION_TIMEOUT_SECONDS,
     UNREPORTED_RANK,
     Campaign,
     CampaignWithCounts,
@@ -32,7 +33,6 @@ from voice_status.campaign.model import (
     StatusAt,
     statuses_that_may_move_to,
 )
-from voice_status.campaign.requests import MAX_COMPLETION_TIMEOUT_SECONDS
 from voice_status.counts import CampaignCounts
 from voice_status.errors import (
     CampaignNotCancellable,
