@@ -17,6 +17,11 @@ SAM_STAMP := $(SAM_VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(wildcard functions/*/app.py)
+# uv installs a hashed lock (checking every hash) in seconds where pip takes minutes; pip installs
+# uv itself at the lock's version, and takes over if uv cannot reach an index from here.
+UV_VERSION := $(shell sed -n 's/^uv==\([0-9.]*\).*/\1/p' requirements-dev.txt)
+install_lock = $(BIN)/uv pip install --quiet --python $(1) --require-hashes -r $(2) \
+	|| $(1) -m pip install --quiet --require-hashes -r $(2)
 
 .PHONY: help venv chromium lint typecheck template-check test test-fast test-container fuzz local invoke demo bench bench-scale openapi lock build deploy clean
 
@@ -27,21 +32,20 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "No Python 3.11+ found (tried python3.13, pyenv 3.13, python3)"; exit 1; }
 	@echo "Creating $(VENV) with $(PYTHON) ($$($(PYTHON) -V))"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(call install_lock,$(BIN)/python,requirements-dev.txt)
 	@# The voice-status client, editable; its dependencies are already pinned above.
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 $(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	$(call install_lock,$(CHECKOV_VENV)/bin/python,requirements-checkov.txt)
 	touch $(CHECKOV_STAMP)
 
 $(SAM_STAMP): requirements-sam.txt $(STAMP)
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	$(call install_lock,$(SAM_VENV)/bin/python,requirements-sam.txt)
 	ln -sfn ../sam/bin/sam $(BIN)/sam
 	touch $(SAM_STAMP)
 
