@@ -57,18 +57,19 @@ def get(stack: LocalStack, path: str, **params: str) -> requests.Response:
     return requests.get(stack.api_url + path, params=params, timeout=HTTP_TIMEOUT_SECONDS)
 
 
-def create_campaign(stack: LocalStack, recipients: list[str]) -> dict[str, Any]:
-    """POST /campaigns: a text campaign to `recipients`, starting now."""
-    response = requests.post(
-        f"{stack.api_url}/campaigns",
-        json={
-            "name": "End-to-end callbacks",
-            "from": "+302100000000",
-            "message": {"text": "This is a test call."},
-            "recipients": recipients,
-        },
-        timeout=HTTP_TIMEOUT_SECONDS,
-    )
+def create_campaign(
+    stack: LocalStack, recipients: list[str], scheduled_at: str | None = None
+) -> dict[str, Any]:
+    """POST /campaigns: a text campaign to `recipients`, starting now or at `scheduled_at`."""
+    body: dict[str, Any] = {
+        "name": "End-to-end callbacks",
+        "from": "+302100000000",
+        "message": {"text": "This is a test call."},
+        "recipients": recipients,
+    }
+    if scheduled_at is not None:
+        body["scheduledAt"] = scheduled_at
+    response = requests.post(f"{stack.api_url}/campaigns", json=body, timeout=HTTP_TIMEOUT_SECONDS)
     assert response.status_code == 201, response.text
     campaign: dict[str, Any] = response.json()
     return campaign

@@ -24,6 +24,7 @@ import requests
 from local.resources import Stack, create_stack
 from local.stack import LocalStack
 from local.template import ROOT, load_template
+from tests.e2e.helpers import create_campaign
 
 pytestmark = pytest.mark.e2e
 
@@ -60,23 +61,9 @@ def consumer(consumer_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def run_campaigns(stack: LocalStack) -> tuple[str, str]:
     """One campaign that finishes and one cancelled before its start: (finished id, failed id)."""
     api = stack.api_url
-    finished = requests.post(
-        f"{api}/campaigns",
-        json={
-            "name": "Consumer",
-            "from": "+302100000000",
-            "message": {"text": "Hi"},
-            "recipients": RECIPIENTS,
-        },
-        timeout=10,
-    ).json()["campaignId"]
+    finished = create_campaign(stack, RECIPIENTS)["campaignId"]
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    failed = requests.post(
-        f"{api}/campaigns",
-        json={"name": "Cancelled", "from": "+302100000000", "message": {"text": "Hi"},
-              "recipients": ["+306900000040"], "scheduledAt": later},
-        timeout=10,
-    ).json()["campaignId"]  # fmt: skip
+    failed = create_campaign(stack, ["+306900000040"], scheduled_at=later)["campaignId"]
     assert requests.delete(f"{api}/campaigns/{failed}", timeout=10).status_code == 200
     return finished, failed
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from local.api import api_routes
 from local.stack import LocalStack
+from tests.e2e.helpers import create_campaign
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,7 @@ def test_swagger_ui_lists_every_route_and_executes_a_get(local_stack: LocalStack
         for route in api_routes(local_stack.functions.specs)
         if route.resource not in UNDOCUMENTED
     }
-    campaign_id = _create_campaign(local_stack)
+    campaign_id = str(create_campaign(local_stack, ["+306900000030"])["campaignId"])
 
     page = browser_page
     page.goto(f"{local_stack.api_url}/swagger")
@@ -82,19 +82,3 @@ def test_swagger_ui_lists_every_route_and_executes_a_get(local_stack: LocalStack
     assert f'"campaignId": "{campaign_id}"' in live.locator(".response-col_description").first.inner_text()
 
     assert listed == routes
-
-
-def _create_campaign(stack: LocalStack) -> str:
-    answer = requests.post(
-        f"{stack.api_url}/campaigns",
-        json={
-            "name": "Swagger",
-            "from": "+302100000000",
-            "message": {"text": "Hello"},
-            "recipients": ["+306900000030"],
-        },
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
-    campaign_id: str = answer.json()["campaignId"]
-    return campaign_id
