@@ -7,12 +7,14 @@ module is imported in fresh interpreters (medians of RUNS), with the template's 
 runtime's own variables. LAMBDA_TASK_ROOT matters: without it Powertools turns Tracer off (nothing
 is patched) and the X-Ray SDK, believing itself outside Lambda, builds a sampling client at import,
 work a deployed function never does. With it, tracing is on as deployed (Tracer patches botocore
-and the other libraries it knows). The naive shape: Powertools Logger,
-Tracer and Metrics, `APIGatewayRestResolver`, one DynamoDB table and `put_item` of the body.
-A third handler, the naive one validating its body with the callback's pydantic model before the
-write, shows what validation alone costs. Where valgrind is installed, the instructions each
-import executes are counted too, a measure that a busy machine barely moves. Then `-X importtime`
-says which top-level packages make the difference.
+and the other libraries it knows). The naive shape: Powertools Logger, Tracer and Metrics,
+`APIGatewayRestResolver`, one DynamoDB table and `put_item` of the body. Two more handlers split
+what validation costs: the naive one validating its body with the callback's pydantic model before
+the write, and the naive one with pydantic imported and a one-field model built (pydantic's schema
+machinery loaded, none of the body model's schemas); between them lies what building the body
+model costs, below them what importing pydantic costs. Where valgrind is installed, the
+instructions each import executes are counted too, a measure that a busy machine barely moves.
+Then `-X importtime` says which top-level packages make the difference.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ VALIDATING_HANDLER = NAIVE_HANDLER.replace(
     "import boto3\n", "import boto3\nfrom voice_status.reports import StatusReport\n"
 ).replace(
     "    table.put_item(", "    StatusReport.model_validate(app.current_event.json_body)\n    table.put_item("
+)
+# The naive shape with pydantic ready to validate but no body model yet: the difference to the
+# validating handler is what building the body model's schemas costs, the rest importing pydantic.
+PYDANTIC_READY_HANDLER = NAIVE_HANDLER.replace(
+    "import boto3\n",
+    "import boto3\nfrom pydantic import BaseModel\n\n\nclass Probe(BaseModel):\n    value: int\n\n\n",
 )
 HANDLER_MODULE = "(the handler module's own body)"
 
@@ -224,8 +232,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as naive:
         Path(naive, "naive_app.py").write_text(NAIVE_HANDLER)
         Path(naive, "validating_app.py").write_text(VALIDATING_HANDLER)
+        Path(naive, "pydantic_ready_app.py").write_text(PYDANTIC_READY_HANDLER)
         handlers = {
             naive_label: (Path(naive), "naive_app"),
+            "naive handler + pydantic, a one-field model": (Path(naive), "pydantic_ready_app"),
             "naive handler + pydantic body model": (Path(naive), "validating_app"),
             callback_label: (ROOT / "functions" / "callback", "app"),
         }
