@@ -1,6 +1,7 @@
 """The simulated carrier's callback scheduler: real HTTP POSTs of each message's planned callbacks.
 
-One scheduler thread hands due callbacks to a bounded worker pool; a message's callbacks go out
+One scheduler thread hands due callbacks to a bounded worker pool, no more than it has workers
+(a campaign's backlog waits in the schedule, not as queued futures); a message's callbacks go out
 one after the other in their planned order (repeats and swaps included), each after a small
 random delay; a failed POST is retried with exponential backoff, as Routee does.
 """
@@ -74,6 +75,7 @@ class CallbackScheduler:
         self._schedule: list[tuple[float, int, _Job]] = []
         self._sequence = itertools.count()
         self.pending = 0  # callback POSTs planned and not yet delivered or abandoned; under the lock
+        self._in_flight = 0  # jobs handed to the workers and not yet back; under the lock
         self._executor: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -127,12 +129,15 @@ class CallbackScheduler:
         with self._wakeup:
             while not self._stopping:
                 now = time.monotonic()
-                if self._schedule and self._schedule[0][0] <= now:
+                if self._in_flight >= self.settings.workers or not self._schedule:
+                    self._wakeup.wait()  # until a worker is free or a job is planned
+                elif self._schedule[0][0] <= now:
                     job = heapq.heappop(self._schedule)[2]
                     if self._executor is not None:
+                        self._in_flight += 1
                         self._executor.submit(self._deliver, job)
-                    continue
-                self._wakeup.wait(self._schedule[0][0] - now if self._schedule else None)
+                else:
+                    self._wakeup.wait(self._schedule[0][0] - now)
 
     def _deliver(self, job: _Job) -> None:
         delivery = job.deliveries[job.position]
@@ -146,6 +151,8 @@ class CallbackScheduler:
         except requests.RequestException:
             delivered = False
         with self._wakeup:
+            self._in_flight -= 1
+            self._wakeup.notify_all()
             if self._stopping:
                 return
             if delivered:
