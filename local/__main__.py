@@ -32,7 +32,10 @@ def main() -> int:
         return 1
     try:
         print(stack.ready_line(), flush=True)
-        stopping.wait()
+        # Python runs signal handlers only in the main thread, between bytecodes: waking up every
+        # second bounds how long a pending handler can wait, however the signal reached the process.
+        while not stopping.wait(timeout=1.0):
+            pass
     finally:
         stack.stop()
     print("stopped", flush=True)
