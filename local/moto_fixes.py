@@ -32,7 +32,7 @@ serializer: about 9 ms for a Query of eleven items. Records and items are alread
 format, so those answers are dumped as JSON, as moto itself did before 5.1.
 
 Update expressions (moto 5.2): each UpdateItem parsed its expression twice (once to check it, once
-to apply it) and deep-copied the syntax tree to validate it, about 5 ms per update with the
+to apply it) and deep-copied the syntax tree to validate it: milliseconds per update with the
 callback's expression. Each distinct expression is parsed once now and every caller gets a private
 copy of its tree by unpickling, as it does of the tree it validates, at a tenth of deepcopy's cost.
 An item's attribute names are interned: every item of a table repeats the same few names, and
