@@ -24,6 +24,7 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
+from local import moto_sqs
 from local.api_server import ApiServer
 from local.functions import FUNCTION_TYPE, LAYER_TYPE, LocalFunctions, function_specs
 from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
@@ -318,6 +319,7 @@ def _checked_moto_server(address: str, port: int) -> ThreadedMotoServer:
             probe.bind((address, port))
     serialize_dynamodb()
     complete_event_envelopes()
+    moto_sqs.install()  # final notifications queue up offline: sending must not count them
     return ThreadedMotoServer(ip_address=address, port=port, verbose=False)
 
 

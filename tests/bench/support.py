@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import boto3
 from moto import mock_aws
 
+from local import moto_sqs
 from local.functions import LocalFunctions, function_specs
 from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
 from local.resources import Stack, create_stack
@@ -32,6 +33,7 @@ def in_memory_stack(
     }
     serialize_dynamodb()  # moto as the offline stack runs it: undo-log transactions, bounded memory
     complete_event_envelopes()
+    moto_sqs.install()
     with mock_aws(config=config):  # type: ignore[call-overload]
         session = boto3.Session(region_name=REGION)
         stack = create_stack(session, parameters=PARAMETERS)
