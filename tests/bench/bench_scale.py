@@ -35,8 +35,9 @@ RESULTS_FILE = Path(__file__).resolve().parents[2] / ".local" / "bench-scale.jso
 # Numbers ending in 9 finish only by reconciliation, after the completion timeout: long enough for
 # every callback to arrive first, at a conservative guess of the callback rate.
 CALLBACKS_PER_RECIPIENT = 4.4
-# What this 2-core machine delivers (28.6/s at 1,000 recipients); when slower, reconciliation asks
-# the carrier for the messages whose final callbacks have not arrived yet and ends the campaign first.
+# A conservative guess of what this 2-core machine delivers (env SCALE_CALLBACKS_PER_SECOND); when
+# slower, reconciliation asks the carrier for the messages whose final callbacks have not arrived
+# yet and ends the campaign first.
 GUESSED_CALLBACKS_PER_SECOND = 25
 FINAL_STATUSES = {"Finished", "Failed"}
 
@@ -296,8 +297,9 @@ def _print(result: dict[str, Any]) -> None:
 
 def main() -> None:
     results = []
+    guessed_rate = float(os.environ.get("SCALE_CALLBACKS_PER_SECOND") or GUESSED_CALLBACKS_PER_SECOND)
     for size in _sizes():
-        timeout = max(30, math.ceil(size * CALLBACKS_PER_RECIPIENT / GUESSED_CALLBACKS_PER_SECOND))
+        timeout = max(30, math.ceil(size * CALLBACKS_PER_RECIPIENT / guessed_rate))
         run = subprocess.run(
             [sys.executable, "-m", "tests.bench.bench_scale", "--one", str(size), str(timeout)],
             capture_output=True,
