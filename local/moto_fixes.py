@@ -38,6 +38,12 @@ copy of its tree by unpickling, as it does of the tree it validates, at a tenth 
 An item's attribute names are interned: every item of a table repeats the same few names, and
 each request decoded its own copies of them.
 
+Request routing (moto 5.2): the server looks up which service a request is for by listing moto's
+package directory and checking each entry with a `stat`, about 190 system calls, on every request
+and under its dispatcher's lock. The listing is made once now.
+
+SQS sends (moto 5.2): local/moto_sqs.py; `apply_fixes` installs it with the rest.
+
 Model instances (moto 5.2): `BaseModel.__new__` appends every model object it ever creates (each
 item version, stream record, shard iterator, queue message) to a class-level list for moto's
 dashboard, so memory grew by tens of kilobytes per callback. The offline stack does not serve that
@@ -61,6 +67,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jsonpath_ng.ext
+from moto import backends
 from moto.core.common_models import BaseModel
 from moto.core.model_instances import reset_model_data
 from moto.core.serialize import TimestampSerializer
@@ -77,7 +84,7 @@ from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.events.utils import EventTemplateParser
 from moto.stepfunctions.parser.asl.utils import json_path
 
-from local import moto_transactions
+from local import moto_sqs, moto_transactions
 
 _dynamodb_lock = threading.RLock()
 _applied = False
@@ -93,6 +100,15 @@ def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(*args, **kwargs)
 
     return locked
+
+
+def apply_fixes() -> None:
+    """Every fix in this module, and moto_sqs's, as the offline stack runs moto (the stack itself,
+    the in-memory test stack and the benchmarks). Each is applied once per process."""
+    serialize_dynamodb()
+    complete_event_envelopes()
+    moto_sqs.install()
+    _list_moto_modules_once()
 
 
 def serialize_dynamodb() -> None:
@@ -175,6 +191,12 @@ def _bound_stream_memory() -> None:
 
     DynamoDBStreamsBackend.__init__ = init  # type: ignore[method-assign]
     StreamShard.get = get  # type: ignore[method-assign]
+
+
+def _list_moto_modules_once() -> None:
+    if not isinstance(backends.list_of_moto_modules, functools._lru_cache_wrapper):
+        listed = frozenset(backends.list_of_moto_modules())
+        backends.list_of_moto_modules = functools.cache(lambda: listed)
 
 
 def complete_event_envelopes() -> None:

@@ -24,10 +24,9 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
-from local import moto_sqs
 from local.api_server import ApiServer
 from local.functions import FUNCTION_TYPE, LAYER_TYPE, LocalFunctions, function_specs
-from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
+from local.moto_fixes import apply_fixes
 from local.resources import Stack, create_stack
 from local.template import ROOT, load_template, resources_of_type
 
@@ -317,9 +316,7 @@ def _checked_moto_server(address: str, port: int) -> ThreadedMotoServer:
             # As the server will: a port whose last connections are in TIME_WAIT is free to reuse.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((address, port))
-    serialize_dynamodb()
-    complete_event_envelopes()
-    moto_sqs.install()  # final notifications queue up offline: sending must not count them
+    apply_fixes()
     return ThreadedMotoServer(ip_address=address, port=port, verbose=False)
 
 

@@ -18,10 +18,9 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from local import moto_sqs
 from local.api import api_routes, match_route, proxy_event
 from local.functions import LocalFunctions, function_specs
-from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
+from local.moto_fixes import apply_fixes
 from local.resources import Stack, create_stack
 from local.template import load_template
 
@@ -115,9 +114,7 @@ def in_memory_stack(
     template: dict[str, Any] | None = None, parameters: dict[str, str] | None = None
 ) -> Iterator[InMemoryStack]:
     """A fresh in-memory stack from template.yaml; call inside fake credentials for one region."""
-    serialize_dynamodb()  # moto as the offline stack runs it: isolated operations, bounded streams
-    complete_event_envelopes()  # and EventBridge envelopes with their account field
-    moto_sqs.install()  # and queue sends that do not count the queue
+    apply_fixes()  # moto as the offline stack runs it: isolated operations, bounded streams, ...
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     with mock_aws(config=config):  # type: ignore[call-overload]
         session = boto3.Session(region_name=REGION)

@@ -10,9 +10,8 @@ from contextlib import contextmanager
 import boto3
 from moto import mock_aws
 
-from local import moto_sqs
 from local.functions import LocalFunctions, function_specs
-from local.moto_fixes import complete_event_envelopes, serialize_dynamodb
+from local.moto_fixes import apply_fixes
 from local.resources import Stack, create_stack
 
 REGION = "us-east-1"
@@ -31,9 +30,7 @@ def in_memory_stack(
         "stepfunctions": {"execute_state_machine": execute_state_machine},
         "lambda": {"use_docker": False},
     }
-    serialize_dynamodb()  # moto as the offline stack runs it: undo-log transactions, bounded memory
-    complete_event_envelopes()
-    moto_sqs.install()
+    apply_fixes()  # moto as the offline stack runs it: undo-log transactions, bounded memory, ...
     with mock_aws(config=config):  # type: ignore[call-overload]
         session = boto3.Session(region_name=REGION)
         stack = create_stack(session, parameters=PARAMETERS)
