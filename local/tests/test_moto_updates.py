@@ -1,5 +1,5 @@
-"""Updates apply exactly as moto's own do, now that each update expression is parsed once and its
-syntax tree copied by unpickling.
+"""Updates apply exactly as moto's own do, now that each update expression is parsed once into a
+shared syntax tree, copied by unpickling for the validator.
 
 Each sequence of updates runs twice on a fresh table: with moto's own `UpdateExpressionParser.make`
 and deep copy, and with the offline stack's; every answer (attributes returned, or the error) and
@@ -9,6 +9,7 @@ the item left behind must be the same.
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any
 
 import boto3
@@ -112,7 +113,9 @@ def _apply(updates: list[tuple[str, dict[str, str], dict[str, Any], str | None]]
 def test_updates_apply_as_moto_applies_them(updates: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     ours = _apply(updates)
     with monkeypatch.context() as moto_own:
-        moto_own.setattr(UpdateExpressionParser, "make", classmethod(UpdateExpressionParser.make.__wrapped__))
+        moto_own.setattr(
+            UpdateExpressionParser, "make", classmethod(inspect.unwrap(UpdateExpressionParser.make))
+        )
         moto_own.setattr(validators, "deepcopy", copy.deepcopy)
         motos = _apply(updates)
     assert ours == motos
