@@ -35,7 +35,10 @@ Update expressions (moto 5.2): each UpdateItem parsed its expression twice (once
 to apply it) and deep-copied the syntax tree to validate it: milliseconds per update with the
 callback's expression. Each distinct expression is parsed once now, and its one tree is shared:
 moto only reads it, and the validator's private copy (which it fills with the request's values) is
-made by unpickling the tree's pickle, kept with it, at a tenth of deepcopy's cost.
+made by unpickling the tree's pickle, kept with it, at a tenth of deepcopy's cost. Its check that
+each of SET, REMOVE and ADD appears once searched the subtree of every nested part of the
+expression, O(n^2) in the number of clauses: each part's counts are now made from its children's,
+in the same order, so the same section is named when one appears twice.
 An item's attribute names are interned: every item of a table repeats the same few names, and
 each request decoded its own copies of them.
 
@@ -73,12 +76,21 @@ from moto.core.common_models import BaseModel
 from moto.core.model_instances import reset_model_data
 from moto.core.serialize import TimestampSerializer
 from moto.core.utils import utcnow
+from moto.dynamodb.exceptions import TooManyClauses
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.parsing import validators
-from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+    Expression,
+    Node,
+    UpdateExpressionAddClause,
+    UpdateExpressionFunction,
+    UpdateExpressionRemoveClause,
+    UpdateExpressionSetClause,
+)
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.validators import ActionCountValidator
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
@@ -92,6 +104,8 @@ _applied = False
 ITEM_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 STREAM_RETENTION = timedelta(hours=24)
 SHARD_ITERATOR_SECONDS = 15 * 60
+# moto's own clause check, kept for comparison tests.
+MOTO_VERIFY_ACTION_COUNTS = ActionCountValidator.verify_action_counts
 _PICKLED = "_offline_pickled"  # a shared update-expression tree's own pickle, for quick copies
 
 
@@ -127,6 +141,7 @@ def serialize_dynamodb() -> None:
     _get_records_as_json()
     _item_reads_as_json()
     _parse_update_expressions_once()
+    _count_clauses_once()
     _intern_attribute_names()
     for backend in (DynamoDBBackend, DynamoDBStreamsBackend):
         for name, member in list(vars(backend).items()):
@@ -298,6 +313,33 @@ def _parse_update_expressions_once() -> None:
 
     UpdateExpressionParser.make = classmethod(make)  # type: ignore[arg-type]
     validators.deepcopy = _copy  # type: ignore[assignment]  # the validator's private copy of the tree
+
+
+def _count_clauses_once() -> None:
+    kinds = (UpdateExpressionAddClause, UpdateExpressionRemoveClause, UpdateExpressionSetClause)
+
+    def counts(checker: ActionCountValidator, node: Node) -> tuple[int, ...]:
+        # What moto's `node.find_clauses([kind])` finds, per kind, remembered for the rest of the walk.
+        memo: dict[int, tuple[int, ...]] = checker.__dict__.setdefault("_clause_counts", {})
+        if id(node) not in memo:
+            total = [0, 0, 0]
+            for child in node.children or []:
+                if type(child) in kinds:
+                    total[kinds.index(type(child))] += 1
+                elif isinstance(child, Expression | UpdateExpressionFunction):
+                    total = [
+                        mine + theirs for mine, theirs in zip(total, counts(checker, child), strict=True)
+                    ]
+            memo[id(node)] = tuple(total)
+        return memo[id(node)]
+
+    def verify_action_counts(self: ActionCountValidator, node: Any) -> Any:
+        for section, count in zip(("ADD", "REMOVE", "SET"), counts(self, node), strict=True):
+            if count > 1:
+                raise TooManyClauses(section)
+        return node
+
+    ActionCountValidator.verify_action_counts = verify_action_counts  # type: ignore[method-assign]
 
 
 def _copy(value: Any, memo: dict[int, Any] | None = None) -> Any:

@@ -1,5 +1,5 @@
 """Updates apply exactly as moto's own do, now that each update expression is parsed once into a
-shared syntax tree, copied by unpickling for the validator.
+shared syntax tree, copied by unpickling for the validator, whose clause counts are made once.
 
 Each sequence of updates runs twice on a fresh table: with moto's own `UpdateExpressionParser.make`
 and deep copy, and with the offline stack's; every answer (attributes returned, or the error) and
@@ -18,6 +18,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.parsing import validators
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+from local.moto_fixes import MOTO_VERIFY_ACTION_COUNTS
 
 TABLE = "updates"
 KEY = {"pk": {"S": "campaign-1"}, "sk": {"S": "MESSAGE#+306900000001"}}
@@ -71,6 +73,10 @@ UPDATES: dict[str, list[tuple[str, dict[str, str], dict[str, Any], str | None]]]
         ("SET a = :a", {}, {":a": _n(1)}, None),
         ("ADD a :text", {}, {":text": _s("not a number")}, None),
         ("SET a = list_append(a, :l)", {}, {":l": {"L": []}}, None),
+        # Two sections of a kind: which one moto names depends on where it finds them first.
+        ("SET a = :a REMOVE b SET c = :a REMOVE d", {}, {":a": _n(1)}, None),
+        ("REMOVE a SET b = :a SET c = :a REMOVE d", {}, {":a": _n(1)}, None),
+        ("ADD n :a SET b = :a ADD m :a", {}, {":a": _n(1)}, None),
     ],
 }  # fmt: skip
 
@@ -117,6 +123,7 @@ def test_updates_apply_as_moto_applies_them(updates: Any, monkeypatch: pytest.Mo
             UpdateExpressionParser, "make", classmethod(inspect.unwrap(UpdateExpressionParser.make))
         )
         moto_own.setattr(validators, "deepcopy", copy.deepcopy)
+        moto_own.setattr(validators.ActionCountValidator, "verify_action_counts", MOTO_VERIFY_ACTION_COUNTS)
         motos = _apply(updates)
     assert ours == motos
     assert ours[-1] != {**KEY, "to": _s("+306900000001")} or updates is UPDATES["expressions moto rejects"]
