@@ -7,6 +7,7 @@ boto3's default session that answers lambda:Invoke with the handler's result.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import json
@@ -24,8 +25,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import boto3
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
 
@@ -115,11 +116,24 @@ def merged_environment(specs: dict[str, FunctionSpec]) -> dict[str, str]:
     return merged
 
 
-def _drop_disabled_metrics() -> None:
-    # Powertools 3.37 does not clear disabled metrics when a handler flushes them, and prints the set
-    # as an EMF line whenever one metric reaches 100 values: offline logs got one every 100 callbacks.
-    if is_metrics_disabled():
-        Metrics().clear_metrics()  # the set is shared by every Metrics instance in the process
+def _drop_disabled_metrics_on_flush() -> None:
+    """Powertools 3.37 keeps disabled metrics when a handler flushes them, and prints the set as an
+    EMF line once a metric holds 100 values: offline logs got one every 100 callbacks. Here a flush
+    of disabled metrics drops them, quietly: every handler in this process shares one metric set,
+    so one handler's flush may leave another's empty, which is no cause for a warning."""
+    flush = AmazonCloudWatchEMFProvider.flush_metrics
+    if getattr(flush, "drops_disabled_metrics", False):
+        return
+
+    @functools.wraps(flush)
+    def flush_metrics(self: AmazonCloudWatchEMFProvider, raise_on_empty_metrics: bool = False) -> None:
+        if not is_metrics_disabled():
+            flush(self, raise_on_empty_metrics)
+            return
+        self.clear_metrics()
+
+    flush_metrics.drops_disabled_metrics = True  # type: ignore[attr-defined]
+    AmazonCloudWatchEMFProvider.flush_metrics = flush_metrics  # type: ignore[method-assign]
 
 
 class LocalFunctions:
@@ -135,6 +149,7 @@ class LocalFunctions:
         self._import_lock = threading.Lock()
         self.invocations: Counter[str] = Counter()  # by logical id, for benchmarks
         self.busy_seconds: defaultdict[str, float] = defaultdict(float)  # handler time, for benchmarks
+        _drop_disabled_metrics_on_flush()
         os.environ.update(merged_environment(specs))
         for spec in specs.values():
             for layer_dir in spec.layer_dirs:
@@ -200,7 +215,6 @@ class LocalFunctions:
                 ) from error
             finally:
                 self.busy_seconds[spec.logical_id] += time.perf_counter() - started
-                _drop_disabled_metrics()
 
     def install_invoke_hook(self, session: boto3.Session | None = None) -> Callable[[], None]:
         """Answer lambda:Invoke on `session` (default: boto3's default session, which Step Functions'
