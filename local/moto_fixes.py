@@ -211,9 +211,8 @@ def _bound_stream_memory() -> None:
 
 
 def _list_moto_modules_once() -> None:
-    if not isinstance(backends.list_of_moto_modules, functools._lru_cache_wrapper):
-        listed = frozenset(backends.list_of_moto_modules())
-        backends.list_of_moto_modules = functools.cache(lambda: listed)
+    listed = frozenset(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: listed
 
 
 def complete_event_envelopes() -> None:
