@@ -307,7 +307,8 @@ def _parse_update_expressions_once() -> None:
     @functools.wraps(parse)
     def make(parser: type, expression: str) -> Any:
         tree = parse(parser, expression)
-        setattr(tree, _PICKLED, pickle.dumps(tree, pickle.HIGHEST_PROTOCOL))
+        # With the tree's id: a deep copy of the tree would carry the attribute but not match it.
+        setattr(tree, _PICKLED, (id(tree), pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)))
         return tree
 
     UpdateExpressionParser.make = classmethod(make)  # type: ignore[arg-type]
@@ -343,7 +344,9 @@ def _count_clauses_once() -> None:
 
 def _copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     if isinstance(value, Node):
-        pickled = getattr(value, _PICKLED, None) or pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        owner, pickled = getattr(value, _PICKLED, (None, b""))
+        if owner != id(value):
+            pickled = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         return pickle.loads(pickled)  # noqa: S301 - our own bytes
     return copy.deepcopy(value, memo)
 

@@ -134,3 +134,12 @@ def test_a_rejected_expression_is_rejected_every_time() -> None:
     first, second, _ = _apply([UPDATES["expressions moto rejects"][0]] * 2)
     assert first == second
     assert first["Code"] == "ValidationException"
+
+
+def test_a_changed_copy_of_a_shared_tree_is_copied_as_it_is_now() -> None:
+    # The shared tree's kept pickle serves only that tree, not a deep copy that carries it along.
+    shared = UpdateExpressionParser.make("SET a = :a")
+    changed = copy.deepcopy(shared)
+    changed.children = []
+    assert validators.deepcopy(changed).children == []
+    assert validators.deepcopy(shared).children != []
