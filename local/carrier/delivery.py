@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import random
 import threading
 import time
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 import requests
 
 from local.carrier.planning import CampaignRecord, Delivery, MessagePlan, callback_body, plan_deliveries
+
+logger = logging.getLogger("local.carrier")
 
 
 @dataclass
@@ -141,14 +144,17 @@ class CallbackScheduler:
 
     def _deliver(self, job: _Job) -> None:
         delivery = job.deliveries[job.position]
-        body = callback_body(job.campaign, job.plan, delivery.index)
         try:
+            body = callback_body(job.campaign, job.plan, delivery.index)
             response = requests.post(
                 str(job.campaign.callback_url), json=body, timeout=self.settings.timeout_seconds
             )
             delivered = 200 <= response.status_code < 300
             response.close()
         except requests.RequestException:
+            delivered = False
+        except Exception:
+            logger.exception("Simulated carrier: callback not delivered; retrying it like a failed one")
             delivered = False
         with self._wakeup:
             self._in_flight -= 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import requests
 from local.carrier import (
     LIFECYCLES,
     SimulatedCarrier,
+    delivery,
     expected_outcome,
     lifecycle_for,
     plan_deliveries,
@@ -287,3 +289,23 @@ def test_wait_idle_times_out_while_callbacks_are_still_due() -> None:
         submit(carrier, ["+306900000001"], receiver.callback_url())
         assert not carrier.idle()
         assert carrier.wait_idle(0.05) is False
+
+
+def test_an_unexpected_error_while_posting_is_retried_like_a_failed_delivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    post, calls = requests.post, []
+
+    def failing_once(*args: Any, **kwargs: Any) -> requests.Response:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("not a requests error")
+        return post(*args, **kwargs)
+
+    with CallbackReceiver() as receiver, quiet_carrier() as carrier:
+        carrier_requests = SimpleNamespace(post=failing_once, RequestException=requests.RequestException)
+        monkeypatch.setattr(delivery, "requests", carrier_requests)  # the carrier's posts only
+        submit(carrier, ["+306900000007"], receiver.callback_url())  # Queued, Unsent
+        assert carrier.wait_idle(10)
+        assert [body["status"]["name"] for body in receiver.bodies()] == ["Queued", "Unsent"]
+        assert carrier.counters.delivery_failures == 1
