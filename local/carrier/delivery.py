@@ -153,7 +153,7 @@ class CallbackScheduler:
             response.close()
         except requests.RequestException:
             delivered = False
-        except Exception:
+        except Exception:  # a bug here must not lose the job, nor keep its worker slot taken
             logger.exception("Simulated carrier: callback not delivered; retrying it like a failed one")
             delivered = False
         with self._wakeup:
