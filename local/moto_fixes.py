@@ -120,7 +120,7 @@ def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def apply_fixes() -> None:
     """Every fix in this module, and moto_sqs's, as the offline stack runs moto (the stack itself,
-    the in-memory test stack and the benchmarks). Each is applied once per process."""
+    the in-memory test stack and the benchmarks). Safe to call again: a second call changes nothing."""
     serialize_dynamodb()
     complete_event_envelopes()
     moto_sqs.install()
