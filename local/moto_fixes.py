@@ -121,15 +121,16 @@ def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
 def apply_fixes() -> None:
     """Every fix in this module, and moto_sqs's, as the offline stack runs moto (the stack itself,
     the in-memory test stack and the benchmarks). Safe to call again: a second call changes nothing."""
-    serialize_dynamodb()
+    fix_dynamodb()
     complete_event_envelopes()
     moto_sqs.install()
     _list_moto_modules_once()
 
 
-def serialize_dynamodb() -> None:
-    """Make every public DynamoDB / DynamoDB Streams backend operation take one shared lock, with
-    transactions that roll back by undo log (installed first, so that they take the lock too)."""
+def fix_dynamodb() -> None:
+    """Every DynamoDB / DynamoDB Streams fix in this module: transactions that roll back by undo log
+    (installed first, so that they take the lock too), bounded streams, expressions parsed once, and
+    one shared lock around every public backend operation."""
     global _applied  # noqa: PLW0603 - patch once per process
     if _applied:
         return

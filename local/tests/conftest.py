@@ -17,6 +17,6 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-from local.moto_fixes import serialize_dynamodb  # noqa: E402 - after the fixtures it does not need
+from local.moto_fixes import apply_fixes  # noqa: E402 - after the fixtures it does not need
 
-serialize_dynamodb()  # as the offline stack runs moto: one lock, undo-log transactions, trimmed streams
+apply_fixes()  # as the offline stack runs moto: one lock, undo-log transactions, trimmed streams, ...

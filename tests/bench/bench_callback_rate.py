@@ -198,9 +198,9 @@ def _replay(stack: Any, recorded: list[tuple[str, dict[str, Any]]], swap: dict[s
 
 
 def measure(sizes: list[int], sample: int) -> Iterator[Rates]:
-    from local.moto_fixes import serialize_dynamodb
+    from local.moto_fixes import apply_fixes
 
-    serialize_dynamodb()
+    apply_fixes()
     recorder = _WriteRecorder()
     recorder.install()
     with _stack() as stack:

@@ -166,11 +166,11 @@ def measure(size: int, completion_timeout: int) -> dict[str, Any]:
     """One campaign of `size` recipients through a fresh offline stack in this process."""
     import requests
 
-    from local.moto_fixes import serialize_dynamodb
+    from local.moto_fixes import apply_fixes
     from local.stack import LocalStack, Settings
 
     os.environ.setdefault("LOG_LEVEL", "ERROR")
-    serialize_dynamodb()  # first, so that the counting wraps the stack's own transaction method
+    apply_fixes()  # first, so that the counting wraps the stack's own transaction method
     counters = _Counters()
     counters.install()
     outputs = Path(tempfile.mkdtemp()) / "outputs.json"
