@@ -9,8 +9,9 @@ BisectBatchOnFunctionError is on), and after MaximumRetryAttempts sends the fail
 metadata to the OnFailure SQS destination and moves on.
 
 Records every source of a stream is done with are trimmed from moto's stream (local/moto_fixes.py),
-so memory stays bounded however long the stack runs. Each poll reads at most one page of 1000
-records per shard, and keeps only the sequence number it is done with.
+so memory stays bounded however long the stack runs. Like Lambda's poller, each shard is read on
+with the NextShardIterator of its last read, one GetRecords per poll, and holds at most a page of
+1000 records it has read but is not done with (a batch still filling, or one still failing).
 
 While polling, a shard's matching records wait up to the event's MaximumBatchingWindowInSeconds
 for a full batch, as Lambda's do (so batches, invocations and PutEvents calls per record are what
@@ -51,6 +52,9 @@ RETRY_UNTIL_EXPIRED = -1
 UNBOUNDED_RETRIES_PER_PASS = 2
 MAX_DRAIN_PASSES = 100_000  # passes move up to a page of records each; a self-feeding loop ends
 RECORDS_PER_READ = 1000  # GetRecords' own maximum
+# DynamoDB Streams (and moto here, local/moto_fixes.py) forget a shard iterator 15 minutes after
+# handing it out: an older one is not used again.
+ITERATOR_REUSE_SECONDS = 10 * 60
 
 
 class _Pattern(Protocol):
@@ -199,6 +203,15 @@ def _sequence_number(record: dict[str, Any]) -> str:
     return str(record["dynamodb"]["SequenceNumber"])
 
 
+@dataclass
+class _ReadAhead:
+    """A shard's records read but not yet done with, in stream order, and where to read on."""
+
+    records: list[dict[str, Any]]
+    next_iterator: str | None
+    handed_out_at: float  # time.monotonic() when the stream handed out `next_iterator`
+
+
 class StreamPoller:
     """Drives every `DynamoDB` event source of the template's functions.
 
@@ -226,8 +239,9 @@ class StreamPoller:
             for name, event in spec.events.items()
             if event.get("Type") == EVENT_SOURCE_TYPE and (event.get("Properties") or {}).get("Enabled", True)
         ]
-        # The sequence number each (source name, shard id) is done with.
+        # The sequence number each (source name, shard id) is done with, and what it has read past it.
         self._positions: dict[tuple[str, str], int] = {}
+        self._read_ahead: dict[tuple[str, str], _ReadAhead] = {}
         # Since when each (source name, shard id) has held matching records short of a batch.
         self._batch_waiting_since: dict[tuple[str, str], float] = {}
         self._shards: dict[str, list[str]] = {}  # stream ARN: shard ids
@@ -303,17 +317,43 @@ class StreamPoller:
         return self._shards[source.stream_arn]
 
     def _read_new(self, source: StreamSource, shard_id: str) -> list[dict[str, Any]]:
-        """Up to a page of the records not yet done with, in stream order. Under the stack's DynamoDB
-        lock a record is visible only once committed, so a record once read never disappears."""
-        done = self._positions.get((source.name, shard_id))
-        if done is None:
-            return self._read(source, shard_id, "TRIM_HORIZON")
-        return self._read(source, shard_id, "AFTER_SEQUENCE_NUMBER", str(done))
+        """Up to a page of the records not yet done with, in stream order: those read before, then
+        what has arrived since. Under the stack's DynamoDB lock a record is visible only once
+        committed, so a record once read never disappears."""
+        ahead = self._read_ahead.get((source.name, shard_id))
+        if ahead is None:
+            ahead = _ReadAhead([], None, 0.0)
+            self._read_ahead[(source.name, shard_id)] = ahead
+        room = RECORDS_PER_READ - len(ahead.records)
+        if room <= 0:
+            return list(ahead.records)
+        iterator = ahead.next_iterator
+        if iterator is None or time.monotonic() - ahead.handed_out_at > ITERATOR_REUSE_SECONDS:
+            iterator = self._iterator_after(source, shard_id, ahead.records)
+        if iterator is not None:
+            ahead.handed_out_at = time.monotonic()
+            page = self._streams.get_records(ShardIterator=iterator, Limit=room)
+            ahead.records += [lambda_record(raw, source.stream_arn) for raw in page["Records"]]
+            ahead.next_iterator = page.get("NextShardIterator")
+        return list(ahead.records)
+
+    def _iterator_after(self, source: StreamSource, shard_id: str, read: list[dict[str, Any]]) -> str | None:
+        """A new iterator past the records read (or done with): at the shard's oldest record when
+        there are none."""
+        last = _sequence_number(read[-1]) if read else self._positions.get((source.name, shard_id))
+        kind: ShardIteratorTypeType = "TRIM_HORIZON" if last is None else "AFTER_SEQUENCE_NUMBER"
+        position = {} if last is None else {"SequenceNumber": str(last)}
+        return self._streams.get_shard_iterator(
+            StreamArn=source.stream_arn, ShardId=shard_id, ShardIteratorType=kind, **position
+        ).get("ShardIterator")
 
     def _advance(self, source: StreamSource, shard_id: str, done: list[dict[str, Any]]) -> None:
+        """Done with `done`, the first records of those read."""
         if not done:
             return
-        self._positions[(source.name, shard_id)] = int(_sequence_number(done[-1]))
+        key = (source.name, shard_id)
+        del self._read_ahead[key].records[: len(done)]
+        self._positions[key] = int(_sequence_number(done[-1]))
         if self._trim_consumed:
             from local.moto_fixes import trim_stream
 
@@ -321,26 +361,6 @@ class StreamPoller:
             positions = [self._positions.get((other.name, shard_id)) for other in readers]
             if all(position is not None for position in positions):
                 trim_stream(source.stream_arn, min(p for p in positions if p is not None))
-
-    def _read(
-        self,
-        source: StreamSource,
-        shard_id: str,
-        iterator_type: ShardIteratorTypeType,
-        sequence_number: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """One page of records of the shard from the given position on, in Lambda's shape."""
-        position = {"SequenceNumber": sequence_number} if sequence_number else {}
-        shard_iterator = self._streams.get_shard_iterator(
-            StreamArn=source.stream_arn,
-            ShardId=shard_id,
-            ShardIteratorType=iterator_type,
-            **position,
-        ).get("ShardIterator")
-        if not shard_iterator:
-            return []
-        page = self._streams.get_records(ShardIterator=shard_iterator, Limit=RECORDS_PER_READ)
-        return [lambda_record(raw, source.stream_arn) for raw in page["Records"]]
 
     # ----- delivering -----
 

@@ -146,6 +146,47 @@ def test_while_polling_records_short_of_a_batch_wait_out_the_batching_window(
         assert functions.batches == [["a", "b", "c"], ["d"], ["e"]]
 
 
+def test_each_poll_reads_on_from_its_last_read_and_never_reads_a_record_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        functions = _FakeFunctions(session, BatchSize=3, MaximumBatchingWindowInSeconds=1)
+        stream_calls: list[tuple[str, int]] = []  # (operation, records returned)
+
+        def count(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+            stream_calls.append((model.name, len(parsed.get("Records", []))))
+
+        session.events.register("after-call.dynamodbstreams", count)
+        poller = _fake_poller(session, functions)
+        clock = [1000.0]
+        monkeypatch.setattr("local.streams.time.monotonic", lambda: clock[0])
+
+        _put(session, "a", "b")
+        poller.poll_once(batching_window=True)  # a batch filling: read, not yet delivered
+        poller.poll_once(batching_window=True)
+        _put(session, "c", "d")
+        poller.poll_once(batching_window=True)  # a full batch
+        clock[0] += 1.0
+        poller.poll_once(batching_window=True)  # the window over: the rest
+        clock[0] += 11 * 60  # an iterator this old may have been forgotten: a new one is asked for
+        _put(session, "e")
+        poller.drain()
+
+        assert functions.batches == [["a", "b", "c"], ["d"], ["e"]]
+        assert stream_calls == [
+            ("DescribeStream", 0),
+            ("GetShardIterator", 0),
+            ("GetRecords", 2),
+            ("GetRecords", 0),
+            ("GetRecords", 2),
+            ("GetRecords", 0),
+            ("GetShardIterator", 0),
+            ("GetRecords", 1),
+            ("GetRecords", 0),
+        ]
+
+
 def _shard_records(table: str = "t") -> list[Any]:
     shard = dynamodb_backends["123456789012"]["us-east-1"].get_table(table).stream_shard
     assert shard is not None
