@@ -15,6 +15,12 @@ machinery loaded, none of the body model's schemas); between them lies what buil
 model costs, below them what importing pydantic costs. Where valgrind is installed, the
 instructions each import executes are counted too, a measure that a busy machine barely moves.
 Then `-X importtime` says which top-level packages make the difference.
+
+Those imports read bytecode the virtualenv compiled. `sam build` ships none: its python builder
+unpacks the wheels and copies the sources, and Lambda's file system is read-only outside /tmp, so
+a deployed function compiles every module of the layer and of its own code at each cold start
+and keeps nothing. The naive and the callback handler are measured that way too: the same
+packages and code copied without `__pycache__`, imported with PYTHONDONTWRITEBYTECODE set.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from local.template import ROOT, load_template
 RUNS = 9
 IMPORTTIME_RUNS = 5
 VENV = ROOT / ".local" / "lambda-venv"
+AS_SHIPPED = ROOT / ".local" / "lambda-as-shipped"  # the layer and handlers without bytecode
 LAYER = ROOT / "layers" / "shared"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
 
@@ -149,11 +156,32 @@ def _environment() -> dict[str, str]:
     return environment
 
 
-def _import_code(directory: Path, module: str) -> str:
+def as_shipped(python: Path, handlers: dict[str, Path]) -> tuple[Path, dict[str, Path]]:
+    """The virtualenv's packages with the layer's code, and each handler's directory, as `sam build`
+    ships them: sources only. Made afresh each run (the handlers may have changed)."""
+    shutil.rmtree(AS_SHIPPED, ignore_errors=True)
+    no_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
+    site_packages = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    layer = AS_SHIPPED / "python"
+    shutil.copytree(site_packages, layer, ignore=no_bytecode)
+    shutil.copytree(LAYER / "voice_status", layer / "voice_status", ignore=no_bytecode)
+    directories = {}
+    for label, directory in handlers.items():
+        directories[label] = AS_SHIPPED / "functions" / label.split()[0]
+        shutil.copytree(directory, directories[label], ignore=no_bytecode)
+    return layer, directories
+
+
+def _import_code(directory: Path, module: str, layer: Path = LAYER) -> str:
     return textwrap.dedent(
         f"""
         import sys, time
-        sys.path[:0] = [{str(directory)!r}, {str(LAYER)!r}]
+        sys.path[:0] = [{str(directory)!r}, {str(layer)!r}]
         start = time.perf_counter()
         import {module}
         print(time.perf_counter() - start)
@@ -162,14 +190,14 @@ def _import_code(directory: Path, module: str) -> str:
 
 
 def median_import_ms(
-    python: Path, handlers: dict[str, tuple[Path, str]], environment: dict[str, str]
+    python: Path, handlers: dict[str, tuple[Path, str]], environment: dict[str, str], layer: Path = LAYER
 ) -> dict[str, float]:
     """Per handler, the median import time; runs alternate between handlers so load drifts evenly."""
     samples: dict[str, list[float]] = {label: [] for label in handlers}
     for _ in range(RUNS + 1):  # the first round compiles the layer's bytecode: not counted
         for label, (directory, module) in handlers.items():
             run = subprocess.run(
-                [str(python), "-c", _import_code(directory, module)],
+                [str(python), "-c", _import_code(directory, module, layer)],
                 env=environment,
                 check=True,
                 capture_output=True,
@@ -179,14 +207,16 @@ def median_import_ms(
     return {label: statistics.median(values[1:]) for label, values in samples.items()}
 
 
-def instructions(python: Path, directory: Path, module: str, environment: dict[str, str]) -> int | None:
+def instructions(
+    python: Path, directory: Path, module: str, environment: dict[str, str], layer: Path = LAYER
+) -> int | None:
     """Instructions the whole interpreter run executes (valgrind's callgrind), None without valgrind.
     Unlike time, this count barely moves when other processes share the machine."""
     if shutil.which("valgrind") is None:
         return None
     valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     run = subprocess.run(
-        [*valgrind, str(python), "-c", _import_code(directory, module)],
+        [*valgrind, str(python), "-c", _import_code(directory, module, layer)],
         env=environment,
         check=True,
         capture_output=True,
@@ -245,6 +275,20 @@ def main() -> None:
             for label in (naive_label, callback_label)
         }
         counts = {label: instructions(python, *handler, environment) for label, handler in handlers.items()}
+        shipped_layer, shipped = as_shipped(
+            python, {"naive": Path(naive), "callback": handlers[callback_label][0]}
+        )
+        shipped_handlers = {
+            naive_label: (shipped["naive"], "naive_app"),
+            callback_label: (shipped["callback"], "app"),
+        }
+        # Lambda cannot write the bytecode it compiles (its file system is read-only): nor may we.
+        shipped_environment = {**environment, "PYTHONDONTWRITEBYTECODE": "1"}
+        shipped_medians = median_import_ms(python, shipped_handlers, shipped_environment, shipped_layer)
+        shipped_counts = {
+            label: instructions(python, *handler, shipped_environment, shipped_layer)
+            for label, handler in shipped_handlers.items()
+        }
     print(
         f"Cold import as Lambda loads it (Python {version[0]}, boto3 {version[1]}, layer requirements only, "
         f"tracing on), median of {RUNS} fresh interpreters:"
@@ -259,6 +303,22 @@ def main() -> None:
         print("  instructions executed by the whole interpreter run (valgrind callgrind):")
         for label, count in counts.items():
             print(f"  {label:<48} {(count or 0) / 1e6:7.0f} M   ({(count or 0) / naive_count:.2f}x naive)")
+    print(
+        "  as `sam build` ships them (no bytecode: every module compiled at each cold start), "
+        "against the naive handler as shipped and, in brackets, against it with bytecode:"
+    )
+    shipped_naive_ms, shipped_naive_count = shipped_medians[naive_label], shipped_counts[naive_label]
+    for label, milliseconds in shipped_medians.items():
+        count = shipped_counts[label]
+        instructions_text = (
+            f"{count / 1e6:7.0f} M ({count / shipped_naive_count:.2f}x; {count / naive_count:.2f}x)"
+            if count is not None and shipped_naive_count is not None and naive_count is not None
+            else "instructions not counted"
+        )
+        print(
+            f"  {label:<48} {milliseconds:7.1f} ms  ({milliseconds / shipped_naive_ms:.2f}x; "
+            f"{milliseconds / naive_ms:.2f}x)   {instructions_text}"
+        )
     naive_costs, callback_costs = costs[naive_label], costs[callback_label]
     print("  callback minus naive, by top-level package (-X importtime self times, medians of 5):")
     names = set(callback_costs) | set(naive_costs)
