@@ -331,10 +331,10 @@ class StreamPoller:
         if iterator is None or time.monotonic() - ahead.handed_out_at > ITERATOR_REUSE_SECONDS:
             iterator = self._iterator_after(source, shard_id, ahead.records)
         if iterator is not None:
-            ahead.handed_out_at = time.monotonic()
+            ahead.next_iterator = None  # should this read fail, the next one asks for a new iterator
             page = self._streams.get_records(ShardIterator=iterator, Limit=room)
             ahead.records += [lambda_record(raw, source.stream_arn) for raw in page["Records"]]
-            ahead.next_iterator = page.get("NextShardIterator")
+            ahead.next_iterator, ahead.handed_out_at = page.get("NextShardIterator"), time.monotonic()
         return list(ahead.records)
 
     def _iterator_after(self, source: StreamSource, shard_id: str, read: list[dict[str, Any]]) -> str | None:

@@ -187,6 +187,26 @@ def test_each_poll_reads_on_from_its_last_read_and_never_reads_a_record_twice(
         ]
 
 
+def test_when_its_iterator_is_gone_the_poller_reads_on_from_a_new_one_and_loses_nothing() -> None:
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        functions = _FakeFunctions(session, BatchSize=10)
+        poller = _fake_poller(session, functions)
+        _put(session, "a")
+        poller.drain()
+        # The stream forgets every iterator it handed out (as after 15 minutes unread).
+        dynamodbstreams_backends["123456789012"]["us-east-1"].shard_iterators.clear()
+        _put(session, "b")
+
+        with pytest.raises(Exception):  # noqa: B017 - whatever the stream answers
+            poller.poll_once()
+        poller.drain()
+
+        assert functions.batches == [["a"], ["b"]]
+
+
 def _shard_records(table: str = "t") -> list[Any]:
     shard = dynamodb_backends["123456789012"]["us-east-1"].get_table(table).stream_shard
     assert shard is not None
