@@ -157,8 +157,8 @@ def _environment() -> dict[str, str]:
 
 
 def as_shipped(python: Path, handlers: dict[str, Path]) -> tuple[Path, dict[str, Path]]:
-    """The virtualenv's packages with the layer's code, and each handler's directory, as `sam build`
-    ships them: sources only. Made afresh each run (the handlers may have changed)."""
+    """The virtualenv's packages with the layer's code, and each handler's directory (by a short
+    name), as `sam build` ships them: sources only. Made afresh each run (the code may have changed)."""
     shutil.rmtree(AS_SHIPPED, ignore_errors=True)
     no_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
     site_packages = subprocess.run(
@@ -172,7 +172,7 @@ def as_shipped(python: Path, handlers: dict[str, Path]) -> tuple[Path, dict[str,
     shutil.copytree(LAYER / "voice_status", layer / "voice_status", ignore=no_bytecode)
     directories = {}
     for label, directory in handlers.items():
-        directories[label] = AS_SHIPPED / "functions" / label.split()[0]
+        directories[label] = AS_SHIPPED / "functions" / label
         shutil.copytree(directory, directories[label], ignore=no_bytecode)
     return layer, directories
 
@@ -304,8 +304,8 @@ def main() -> None:
         for label, count in counts.items():
             print(f"  {label:<48} {(count or 0) / 1e6:7.0f} M   ({(count or 0) / naive_count:.2f}x naive)")
     print(
-        "  as `sam build` ships them (no bytecode: every module compiled at each cold start), "
-        "against the naive handler as shipped and, in brackets, against it with bytecode:"
+        "  as `sam build` ships them (no bytecode: every module compiled at each cold start), each "
+        "against the naive handler as shipped; after the semicolon, against it with bytecode:"
     )
     shipped_naive_ms, shipped_naive_count = shipped_medians[naive_label], shipped_counts[naive_label]
     for label, milliseconds in shipped_medians.items():
