@@ -156,17 +156,19 @@ def _environment() -> dict[str, str]:
     return environment
 
 
+def _printed_by(python: Path, code: str) -> str:
+    """What `code` prints, run by `python` (the Lambda-shaped virtualenv's interpreter)."""
+    return subprocess.run(
+        [str(python), "-c", code], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
 def as_shipped(python: Path, handlers: dict[str, Path]) -> tuple[Path, dict[str, Path]]:
     """The virtualenv's packages with the layer's code, and each handler's directory (by a short
     name), as `sam build` ships them: sources only. Made afresh each run (the code may have changed)."""
     shutil.rmtree(AS_SHIPPED, ignore_errors=True)
     no_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
-    site_packages = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    site_packages = _printed_by(python, "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     layer = AS_SHIPPED / "python"
     shutil.copytree(site_packages, layer, ignore=no_bytecode)
     shutil.copytree(LAYER / "voice_status", layer / "voice_status", ignore=no_bytecode)
@@ -251,12 +253,9 @@ def import_costs(python: Path, directory: Path, module: str, environment: dict[s
 
 def main() -> None:
     python = lambda_venv()
-    version = subprocess.run(
-        [str(python), "-c", "import sys, boto3; print(sys.version.split()[0], boto3.__version__)"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    version = _printed_by(
+        python, "import sys, boto3; print(sys.version.split()[0], boto3.__version__)"
+    ).split()
     environment = _environment()
     naive_label, callback_label = "naive AWS-samples handler", "callback handler (functions/callback/app.py)"
     with tempfile.TemporaryDirectory() as naive:
