@@ -116,7 +116,7 @@ lock: $(STAMP) ## Refresh the hashed locks: the layer's, the dev environment's, 
 	$(UV_COMPILE) --universal --python-version 3.11 requirements-sam.in -o requirements-sam.txt
 	$(UV_COMPILE) --universal --python-version 3.11 requirements-checkov.in -o requirements-checkov.txt
 
-build: $(STAMP) $(SAM_STAMP) ## sam build (arm64 wheels, no container needed)
+build: $(STAMP) $(SAM_STAMP) ## sam build (the layer from wheels for both architectures, with bytecode; no container needed)
 	@# SAM's builder wants a python3.13 on PATH that runs (a pyenv shim may not): the venv's own.
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build
 
