@@ -16,11 +16,13 @@ model costs, below them what importing pydantic costs. Where valgrind is install
 instructions each import executes are counted too, a measure that a busy machine barely moves.
 Then `-X importtime` says which top-level packages make the difference.
 
-Those imports read bytecode the virtualenv compiled. `sam build` ships none: its python builder
+Those imports read bytecode the virtualenv compiled. `sam build`'s python builder ships none: it
 unpacks the wheels and copies the sources, and Lambda's file system is read-only outside /tmp, so
-a deployed function compiles every module of the layer and of its own code at each cold start
-and keeps nothing. The naive and the callback handler are measured that way too: the same
-packages and code copied without `__pycache__`, imported with PYTHONDONTWRITEBYTECODE set.
+a function built that way compiles every module of the layer and of its own code at each cold
+start and keeps nothing. The naive and the callback handler are measured that way too: the same
+packages and code copied without `__pycache__`, imported with PYTHONDONTWRITEBYTECODE set. Beside
+them, the callback handler with the layer as this template builds it (layers/shared/Makefile,
+bytecode included), its own code still as sources.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ RUNS = 9
 IMPORTTIME_RUNS = 5
 VENV = ROOT / ".local" / "lambda-venv"
 AS_SHIPPED = ROOT / ".local" / "lambda-as-shipped"  # the layer and handlers without bytecode
+AS_BUILT = ROOT / ".local" / "lambda-as-built"  # the layer as layers/shared/Makefile builds it
 LAYER = ROOT / "layers" / "shared"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
 
@@ -86,6 +89,8 @@ PYDANTIC_READY_HANDLER = NAIVE_HANDLER.replace(
     "import boto3\nfrom pydantic import BaseModel\n\n\nclass Probe(BaseModel):\n    value: int\n\n\n",
 )
 HANDLER_MODULE = "(the handler module's own body)"
+SAM_PYTHON_BUILDER = "built by SAM's python builder (sources only)"
+THIS_BUILD = "callback, layer built by this template (bytecode)"
 
 
 def _pinned(name: str) -> str:
@@ -179,7 +184,35 @@ def as_shipped(python: Path, handlers: dict[str, Path]) -> tuple[Path, dict[str,
     return layer, directories
 
 
-def _import_code(directory: Path, module: str, layer: Path = LAYER) -> str:
+def as_built(python: Path) -> Path | None:
+    """The layer as `sam build` builds it from template.yaml (layers/shared/Makefile, with `python`
+    compiling), None if that Python cannot (the layer's bytecode is for python3.13 only)."""
+    shutil.rmtree(AS_BUILT, ignore_errors=True)
+    build = subprocess.run(
+        [
+            "make",
+            "--silent",
+            "-C",
+            str(LAYER),
+            "build-SharedLayer",
+            f"ARTIFACTS_DIR={AS_BUILT}",
+            f"PYTHON={python}",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        print(f"  the layer as built was not measured: {build.stderr.strip().splitlines()[-1:]}")
+        return None
+    return AS_BUILT / "python"
+
+
+# A handler to import: its directory, its module, and the layer's directory it reads.
+Handler = tuple[Path, str, Path]
+
+
+def _import_code(directory: Path, module: str, layer: Path) -> str:
     return textwrap.dedent(
         f"""
         import sys, time
@@ -192,12 +225,12 @@ def _import_code(directory: Path, module: str, layer: Path = LAYER) -> str:
 
 
 def median_import_ms(
-    python: Path, handlers: dict[str, tuple[Path, str]], environment: dict[str, str], layer: Path = LAYER
+    python: Path, handlers: dict[str, Handler], environment: dict[str, str]
 ) -> dict[str, float]:
     """Per handler, the median import time; runs alternate between handlers so load drifts evenly."""
     samples: dict[str, list[float]] = {label: [] for label in handlers}
     for _ in range(RUNS + 1):  # the first round compiles the layer's bytecode: not counted
-        for label, (directory, module) in handlers.items():
+        for label, (directory, module, layer) in handlers.items():
             run = subprocess.run(
                 [str(python), "-c", _import_code(directory, module, layer)],
                 env=environment,
@@ -209,16 +242,14 @@ def median_import_ms(
     return {label: statistics.median(values[1:]) for label, values in samples.items()}
 
 
-def instructions(
-    python: Path, directory: Path, module: str, environment: dict[str, str], layer: Path = LAYER
-) -> int | None:
+def instructions(python: Path, handler: Handler, environment: dict[str, str]) -> int | None:
     """Instructions the whole interpreter run executes (valgrind's callgrind), None without valgrind.
     Unlike time, this count barely moves when other processes share the machine."""
     if shutil.which("valgrind") is None:
         return None
     valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     run = subprocess.run(
-        [*valgrind, str(python), "-c", _import_code(directory, module, layer)],
+        [*valgrind, str(python), "-c", _import_code(*handler)],
         env=environment,
         check=True,
         capture_output=True,
@@ -228,13 +259,13 @@ def instructions(
     return int(found.group(1)) if found else None
 
 
-def import_costs(python: Path, directory: Path, module: str, environment: dict[str, str]) -> Counter[str]:
+def import_costs(python: Path, handler: Handler, environment: dict[str, str]) -> Counter[str]:
     """Microseconds per top-level package: `-X importtime` self times, each module's median of
     IMPORTTIME_RUNS runs, summed per package."""
     samples: dict[str, list[int]] = {}
     for _ in range(IMPORTTIME_RUNS):
         run = subprocess.run(
-            [str(python), "-X", "importtime", "-c", _import_code(directory, module)],
+            [str(python), "-X", "importtime", "-c", _import_code(*handler)],
             env=environment,
             check=True,
             capture_output=True,
@@ -247,7 +278,7 @@ def import_costs(python: Path, directory: Path, module: str, environment: dict[s
     costs: Counter[str] = Counter()
     for name, values in samples.items():
         # The handler's own lines (its clients, decorators, the Tracer's patching) under one name.
-        costs[HANDLER_MODULE if name == module else name.split(".")[0]] += int(statistics.median(values))
+        costs[HANDLER_MODULE if name == handler[1] else name.split(".")[0]] += int(statistics.median(values))
     return costs
 
 
@@ -262,30 +293,33 @@ def main() -> None:
         Path(naive, "naive_app.py").write_text(NAIVE_HANDLER)
         Path(naive, "validating_app.py").write_text(VALIDATING_HANDLER)
         Path(naive, "pydantic_ready_app.py").write_text(PYDANTIC_READY_HANDLER)
-        handlers = {
-            naive_label: (Path(naive), "naive_app"),
-            "naive handler + pydantic, a one-field model": (Path(naive), "pydantic_ready_app"),
-            "naive handler + pydantic body model": (Path(naive), "validating_app"),
-            callback_label: (ROOT / "functions" / "callback", "app"),
+        handlers: dict[str, Handler] = {
+            naive_label: (Path(naive), "naive_app", LAYER),
+            "naive handler + pydantic, a one-field model": (Path(naive), "pydantic_ready_app", LAYER),
+            "naive handler + pydantic body model": (Path(naive), "validating_app", LAYER),
+            callback_label: (ROOT / "functions" / "callback", "app", LAYER),
         }
         medians = median_import_ms(python, handlers, environment)
         costs = {
-            label: import_costs(python, *handlers[label], environment)
+            label: import_costs(python, handlers[label], environment)
             for label in (naive_label, callback_label)
         }
-        counts = {label: instructions(python, *handler, environment) for label, handler in handlers.items()}
+        counts = {label: instructions(python, handler, environment) for label, handler in handlers.items()}
         shipped_layer, shipped = as_shipped(
             python, {"naive": Path(naive), "callback": handlers[callback_label][0]}
         )
-        shipped_handlers = {
-            naive_label: (shipped["naive"], "naive_app"),
-            callback_label: (shipped["callback"], "app"),
+        shipped_handlers: dict[str, Handler] = {
+            f"naive, {SAM_PYTHON_BUILDER}": (shipped["naive"], "naive_app", shipped_layer),
+            f"callback, {SAM_PYTHON_BUILDER}": (shipped["callback"], "app", shipped_layer),
         }
+        built_layer = as_built(python)
+        if built_layer is not None:
+            shipped_handlers[THIS_BUILD] = (shipped["callback"], "app", built_layer)
         # Lambda cannot write the bytecode it compiles (its file system is read-only): nor may we.
         shipped_environment = {**environment, "PYTHONDONTWRITEBYTECODE": "1"}
-        shipped_medians = median_import_ms(python, shipped_handlers, shipped_environment, shipped_layer)
+        shipped_medians = median_import_ms(python, shipped_handlers, shipped_environment)
         shipped_counts = {
-            label: instructions(python, *handler, shipped_environment, shipped_layer)
+            label: instructions(python, handler, shipped_environment)
             for label, handler in shipped_handlers.items()
         }
     print(
@@ -303,10 +337,11 @@ def main() -> None:
         for label, count in counts.items():
             print(f"  {label:<48} {(count or 0) / 1e6:7.0f} M   ({(count or 0) / naive_count:.2f}x naive)")
     print(
-        "  as `sam build` ships them (no bytecode: every module compiled at each cold start), each "
-        "against the naive handler as shipped; after the semicolon, against it with bytecode:"
+        "  as built for Lambda (nothing compiled at a cold start is kept), each against the naive handler "
+        f"{SAM_PYTHON_BUILDER}; after the semicolon, against the naive handler above, with bytecode:"
     )
-    shipped_naive_ms, shipped_naive_count = shipped_medians[naive_label], shipped_counts[naive_label]
+    shipped_naive = f"naive, {SAM_PYTHON_BUILDER}"
+    shipped_naive_ms, shipped_naive_count = shipped_medians[shipped_naive], shipped_counts[shipped_naive]
     for label, milliseconds in shipped_medians.items():
         count = shipped_counts[label]
         instructions_text = (
@@ -315,7 +350,7 @@ def main() -> None:
             else "instructions not counted"
         )
         print(
-            f"  {label:<48} {milliseconds:7.1f} ms  ({milliseconds / shipped_naive_ms:.2f}x; "
+            f"  {label:<56} {milliseconds:7.1f} ms  ({milliseconds / shipped_naive_ms:.2f}x; "
             f"{milliseconds / naive_ms:.2f}x)   {instructions_text}"
         )
     naive_costs, callback_costs = costs[naive_label], costs[callback_label]
