@@ -203,7 +203,10 @@ def as_built(python: Path) -> Path | None:
         text=True,
     )
     if build.returncode != 0:
-        print(f"  the layer as built was not measured: {build.stderr.strip().splitlines()[-1:]}")
+        # make's own last line only names the step that failed: the reason comes before it.
+        lines = [line for line in build.stderr.strip().splitlines() if not line.startswith("make")]
+        reason = (lines or [f"make exited with {build.returncode}"])[-1]
+        print(f"  the layer as this template builds it is not measured: {reason}")
         return None
     return AS_BUILT / "python"
 
