@@ -30,6 +30,11 @@ SECRET_NAME = "voice-status/routee"
 APP_ID, APP_SECRET = "app-id-123", "app-secret-do-not-log"
 SIGNATURE = "c2lnbmF0dXJlLWRvLW5vdC1sb2c"
 FAST_RETRIES = RetryPolicy(attempts=3, base_delay_seconds=0.001, max_delay_seconds=2.0)
+# A local server answers in milliseconds, but a busy CI machine can stall one answer for longer
+# than a short read timeout, and the client then (rightly) retries or gives up: tests that count
+# requests would fail for the machine's sake. Only the tests of the timeout itself wait less.
+READ_TIMEOUT_SECONDS = 5.0
+HANG_READ_TIMEOUT_SECONDS = 1.0  # for servers that never answer: the timeout must fire, and soon
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +77,7 @@ def client_for(
         api_url=api_url,
         credentials_secret_name=SECRET_NAME,
         connect_timeout_seconds=1.0,
-        read_timeout_seconds=0.3,
+        read_timeout_seconds=READ_TIMEOUT_SECONDS,
         retry=FAST_RETRIES,
     )
     recorded = sleeps if sleeps is not None else []
@@ -281,7 +286,9 @@ def test_a_campaign_post_that_may_have_arrived_is_sent_exactly_once(reply: Reply
     with ScriptedServer() as server:
         server.script("POST", "/voice/campaign", reply)
         with pytest.raises(ProviderError, match="not resent") as ambiguous:
-            client_for(server.url).submit(submission(["+306900000001"]))
+            client_for(server.url, read_timeout_seconds=HANG_READ_TIMEOUT_SECONDS).submit(
+                submission(["+306900000001"])
+            )
         assert not ambiguous.value.retryable
         assert len(server.to("POST", "/voice/campaign")) == 1
 
@@ -302,7 +309,9 @@ def test_tracking_reads_are_retried_after_a_read_timeout() -> None:
     with ScriptedServer() as server:
         page = {"content": [tracking_record("m-1", "Completed")], "last": True}
         server.script("GET", "/voice/tracking/campaign/track-1", Reply(hang=True), Reply(body=page))
-        reports = list(client_for(server.url).track("track-1"))
+        reports = list(
+            client_for(server.url, read_timeout_seconds=HANG_READ_TIMEOUT_SECONDS).track("track-1")
+        )
         assert [report.message_id for report in reports] == ["m-1"]
         assert len(server.to("GET", "/voice/tracking/campaign/track-1")) == 2
 

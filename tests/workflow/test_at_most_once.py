@@ -17,10 +17,21 @@ from tests.workflow.support import Campaigns, recipients
 from voice_status.providers.routee import RetryPolicy, RouteeClient, RouteeSettings
 
 SECRET_NAME = "voice-status/routee-fake"
+# Long enough that a busy CI machine's stall is not taken for a Routee that does not answer (the
+# client would then rightly give up on a POST, and a test expecting it sent would fail)...
+READ_TIMEOUT_SECONDS = 5.0
+HANG_READ_TIMEOUT_SECONDS = 1.0  # ...but for a Routee that never answers, the timeout must fire soon
 
 
 @pytest.fixture
-def routee(stack: TestStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedServer]:
+def read_timeout_seconds() -> float:
+    return READ_TIMEOUT_SECONDS
+
+
+@pytest.fixture
+def routee(
+    stack: TestStack, monkeypatch: pytest.MonkeyPatch, read_timeout_seconds: float
+) -> Iterator[ScriptedServer]:
     """A scripted Routee that the Dispatch and Reconcile functions reach with the real client."""
     stack.client("secretsmanager").create_secret(
         Name=SECRET_NAME, SecretString=json.dumps({"applicationId": "app", "applicationSecret": "secret"})
@@ -31,7 +42,7 @@ def routee(stack: TestStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Script
             auth_url=f"{server.url}/oauth/token",
             api_url=server.url,
             credentials_secret_name=SECRET_NAME,
-            read_timeout_seconds=0.3,
+            read_timeout_seconds=read_timeout_seconds,
             retry=RetryPolicy(attempts=3, base_delay_seconds=0.001),
         )
         client = RouteeClient(settings)
@@ -41,8 +52,15 @@ def routee(stack: TestStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Script
 
 
 @pytest.mark.parametrize(
-    "reply",
-    [Reply(500), Reply(502), Reply(503), Reply(504), Reply(drop=True), Reply(hang=True)],
+    ("reply", "read_timeout_seconds"),
+    [
+        (Reply(500), READ_TIMEOUT_SECONDS),
+        (Reply(502), READ_TIMEOUT_SECONDS),
+        (Reply(503), READ_TIMEOUT_SECONDS),
+        (Reply(504), READ_TIMEOUT_SECONDS),
+        (Reply(drop=True), READ_TIMEOUT_SECONDS),
+        (Reply(hang=True), HANG_READ_TIMEOUT_SECONDS),
+    ],
     ids=["500", "502", "503", "504", "reset", "read-timeout"],
 )
 def test_every_chunk_is_posted_exactly_once_and_left_to_reconciliation(
