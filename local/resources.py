@@ -66,9 +66,14 @@ class _Creator:
         self.session = session
         self.resolver = resolver
         self.endpoint_url = endpoint_url
+        self._clients: dict[str, Any] = {}
 
     def client(self, service: Any) -> Any:
-        return self.session.client(service, endpoint_url=self.endpoint_url)
+        # One client per service for the whole stack: creating one costs more than most of the
+        # calls it makes, and every test creates a stack.
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
 
     def create(self, logical_id: str, resource: dict[str, Any]) -> None:
         kind = resource["Type"]
