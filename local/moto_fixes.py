@@ -42,6 +42,12 @@ in the same order, so the same section is named when one appears twice.
 An item's attribute names are interned: every item of a table repeats the same few names, and
 each request decoded its own copies of them.
 
+State machines (moto 5.2): creating a state machine, and starting each of its executions, parsed
+its definition again with ANTLR's Python runtime: about 85 ms for the campaign workflow's, paid by
+every test stack and every workflow run. Each distinct definition is parsed once now; every parse
+still gets an evaluation program of its own, made from the shared syntax tree, which moto's
+visitors only read.
+
 Request routing (moto 5.2): the server looks up which service a request is for by listing moto's
 package directory and checking each entry with a `stat`, about 190 system calls, on every request
 and under its dispatcher's lock. The listing is made once now.
@@ -95,6 +101,8 @@ from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.events.utils import EventTemplateParser
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import json_path
 
 from local import moto_sqs, moto_transactions
@@ -125,6 +133,7 @@ def apply_fixes() -> None:
     complete_event_envelopes()
     moto_sqs.install()
     _list_moto_modules_once()
+    _parse_state_machines_once()
 
 
 def fix_dynamodb() -> None:
@@ -214,6 +223,23 @@ def _bound_stream_memory() -> None:
 def _list_moto_modules_once() -> None:
     listed = frozenset(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: listed
+
+
+def _parse_state_machines_once() -> None:
+    moto_parse = AmazonStateLanguageParser.parse
+    if getattr(moto_parse, "parses_once", False):
+        return
+
+    @functools.lru_cache(maxsize=64)  # a definition that does not parse raises, and is not kept
+    def syntax_tree(definition: str) -> Any:
+        return moto_parse(definition)[1]
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        tree = syntax_tree(definition)
+        return Preprocessor().visit(tree), tree
+
+    parse.parses_once = True  # type: ignore[attr-defined]
+    AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
 
 
 def complete_event_envelopes() -> None:
