@@ -16,6 +16,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+# Read timeouts for clients of these servers. They answer in milliseconds, but a busy CI machine
+# can stall one answer for longer than a short timeout, and the client then (rightly) retries or
+# gives up: a test counting requests would fail for the machine's sake. Only a server that never
+# answers (`Reply(hang=True)`) gets the short one, so that its timeout fires soon.
+READ_TIMEOUT_SECONDS = 5.0
+HANG_READ_TIMEOUT_SECONDS = 1.0
+
 
 @dataclass
 class Recorded:

@@ -14,7 +14,13 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from local.carrier import SimulatedCarrier, expected_outcome
-from tests.unit.httpfakes import CallbackReceiver, Reply, ScriptedServer
+from tests.unit.httpfakes import (
+    HANG_READ_TIMEOUT_SECONDS,
+    READ_TIMEOUT_SECONDS,
+    CallbackReceiver,
+    Reply,
+    ScriptedServer,
+)
 from voice_status import providers
 from voice_status.providers import ProviderError, SilentProvider, Submission, TextMessage, from_environment
 from voice_status.providers.routee import (
@@ -30,11 +36,6 @@ SECRET_NAME = "voice-status/routee"
 APP_ID, APP_SECRET = "app-id-123", "app-secret-do-not-log"
 SIGNATURE = "c2lnbmF0dXJlLWRvLW5vdC1sb2c"
 FAST_RETRIES = RetryPolicy(attempts=3, base_delay_seconds=0.001, max_delay_seconds=2.0)
-# A local server answers in milliseconds, but a busy CI machine can stall one answer for longer
-# than a short read timeout, and the client then (rightly) retries or gives up: tests that count
-# requests would fail for the machine's sake. Only the tests of the timeout itself wait less.
-READ_TIMEOUT_SECONDS = 5.0
-HANG_READ_TIMEOUT_SECONDS = 1.0  # for servers that never answer: the timeout must fire, and soon
 
 
 @pytest.fixture(scope="module")

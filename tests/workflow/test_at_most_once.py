@@ -12,19 +12,16 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from tests.conftest import TestStack
-from tests.unit.httpfakes import Reply, ScriptedServer
+from tests.unit.httpfakes import HANG_READ_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, Reply, ScriptedServer
 from tests.workflow.support import Campaigns, recipients
 from voice_status.providers.routee import RetryPolicy, RouteeClient, RouteeSettings
 
 SECRET_NAME = "voice-status/routee-fake"
-# Long enough that a busy CI machine's stall is not taken for a Routee that does not answer (the
-# client would then rightly give up on a POST, and a test expecting it sent would fail)...
-READ_TIMEOUT_SECONDS = 5.0
-HANG_READ_TIMEOUT_SECONDS = 1.0  # ...but for a Routee that never answers, the timeout must fire soon
 
 
 @pytest.fixture
 def read_timeout_seconds() -> float:
+    """The Routee client's; a test whose Routee never answers parametrizes it short."""
     return READ_TIMEOUT_SECONDS
 
 
