@@ -19,7 +19,8 @@ def _layer(sam_build: SamBuild) -> Path:
 def test_every_module_of_the_layer_ships_bytecode_that_lambda_never_checks_against_its_source(
     sam_build: SamBuild,
 ) -> None:
-    sources = list(_layer(sam_build).rglob("*.py"))
+    layer = _layer(sam_build)
+    sources = list(layer.rglob("*.py"))
     assert len(sources) > 500  # the dependencies are there, not only voice_status
     unusable = []
     for source in sources:
@@ -27,17 +28,18 @@ def test_every_module_of_the_layer_ships_bytecode_that_lambda_never_checks_again
         # Timestamp-checked bytecode would look stale under the zip's timestamps, and Lambda cannot
         # write a fresh one: every cold start would compile the module again.
         if not bytecode.is_file() or int.from_bytes(bytecode.read_bytes()[4:8], "little") != UNCHECKED_HASH:
-            unusable.append(str(source.relative_to(_layer(sam_build))))
+            unusable.append(str(source.relative_to(layer)))
     assert unusable == []
 
 
 def test_each_compiled_extension_module_is_shipped_for_both_architectures(sam_build: SamBuild) -> None:
+    layer = _layer(sam_build)
     modules = {
-        path.relative_to(_layer(sam_build)).as_posix().replace(architecture, "{arch}")
+        path.relative_to(layer).as_posix().replace(architecture, "{arch}")
         for architecture in ("aarch64", "x86_64")
-        for path in _layer(sam_build).rglob(f"*-{architecture}-linux-gnu.so")
+        for path in layer.rglob(f"*-{architecture}-linux-gnu.so")
     }
     assert "pydantic_core/_pydantic_core.cpython-313-{arch}-linux-gnu.so" in modules
     for module in modules:
         for architecture in ("aarch64", "x86_64"):
-            assert (_layer(sam_build) / module.replace("{arch}", architecture)).is_file(), module
+            assert (layer / module.replace("{arch}", architecture)).is_file(), module
