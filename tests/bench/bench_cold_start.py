@@ -292,6 +292,7 @@ def main() -> None:
     ).split()
     environment = _environment()
     naive_label, callback_label = "naive AWS-samples handler", "callback handler (functions/callback/app.py)"
+    shipped_naive_label = f"naive, {SAM_PYTHON_BUILDER}"
     with tempfile.TemporaryDirectory() as naive:
         Path(naive, "naive_app.py").write_text(NAIVE_HANDLER)
         Path(naive, "validating_app.py").write_text(VALIDATING_HANDLER)
@@ -312,7 +313,7 @@ def main() -> None:
             python, {"naive": Path(naive), "callback": handlers[callback_label][0]}
         )
         shipped_handlers: dict[str, Handler] = {
-            f"naive, {SAM_PYTHON_BUILDER}": (shipped["naive"], "naive_app", shipped_layer),
+            shipped_naive_label: (shipped["naive"], "naive_app", shipped_layer),
             f"callback, {SAM_PYTHON_BUILDER}": (shipped["callback"], "app", shipped_layer),
         }
         built_layer = as_built(python)
@@ -343,8 +344,10 @@ def main() -> None:
         "  as built for Lambda (nothing compiled at a cold start is kept), each against the naive handler "
         f"{SAM_PYTHON_BUILDER}; after the semicolon, against the naive handler above, with bytecode:"
     )
-    shipped_naive = f"naive, {SAM_PYTHON_BUILDER}"
-    shipped_naive_ms, shipped_naive_count = shipped_medians[shipped_naive], shipped_counts[shipped_naive]
+    shipped_naive_ms, shipped_naive_count = (
+        shipped_medians[shipped_naive_label],
+        shipped_counts[shipped_naive_label],
+    )
     for label, milliseconds in shipped_medians.items():
         count = shipped_counts[label]
         instructions_text = (
