@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from voice_status.campaign import callbacks
 from voice_status.campaign.store import CampaignStore
@@ -102,7 +102,7 @@ def record_callback(campaign_id: str, signature: str) -> Response:
     except BodyRejected as rejected:
         return _rejected(rejected.status_code, f"callback {rejected}")
     try:
-        report = StatusReport.model_validate(body)
+        report = StatusReport.parse(body)
     except ValidationError as error:
         return _rejected(422, "not a valid voice status callback", _validation_details(error))
 

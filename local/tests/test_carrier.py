@@ -175,7 +175,7 @@ def test_callbacks_are_posted_with_routee_shapes_and_lifecycle_per_digit() -> No
             for callback in callbacks:
                 assert callback["campaignTrackingId"] == accepted["trackingId"]
                 assert callback["audioMessage"]["text"] == "Your appointment is tomorrow."
-                report = StatusReport.model_validate(callback)
+                report = StatusReport.parse(callback)
                 assert report.to == callback["to"] and report.from_ == "+302100000000"
             final = callbacks[-1]
             if final["status"]["name"] == "Completed":
@@ -243,7 +243,7 @@ def test_tracking_pages_cover_every_message_with_its_final_status() -> None:
         assert {page["totalPages"] for page in pages} == {3}
         assert {page["totalElements"] for page in pages} == {25}
         records = [record for page in pages for record in page["content"]]
-        reports = [StatusReport.model_validate(record) for record in records]
+        reports = [StatusReport.parse(record) for record in records]
         assert sorted(report.to or "" for report in reports) == recipients
         assert {report.to: str(report.status_name) for report in reports} == {
             to: str(tracked_final_status(to)) for to in recipients

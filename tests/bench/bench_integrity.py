@@ -106,7 +106,7 @@ def reconcile_at_scale(size: int, pending_share: float = 0.1) -> dict[str, Any]:
                 if to not in pending:
                     report = {"messageId": support.message_id(tracking_id, number), "to": to}
                     report["status"] = {"name": "Busy", "updatedDate": "2026-11-27T09:01:00Z"}
-                    store.record_report(submission.campaign_id, StatusReport.model_validate(report))
+                    store.record_report(submission.campaign_id, StatusReport.parse(report))
 
         provider.on_submit = final_callbacks_arrive
         provider.tracking = dict.fromkeys(pending, "Completed")  # tracking finishes the rest

@@ -45,7 +45,7 @@ class Conflicting:
 
 
 def _report(message_id: str, to: str, status: str) -> StatusReport:
-    return StatusReport.model_validate(
+    return StatusReport.parse(
         {"messageId": message_id, "to": to, "status": {"name": status, "updatedDate": "2026-11-27T09:00:00Z"}}
     )
 

@@ -85,7 +85,7 @@ class FakeProvider:
         self.tracked.append(tracking_id)
         for number, recipient in enumerate(self.sent.get(tracking_id, [])):
             if recipient in self.tracking:
-                yield StatusReport.model_validate(
+                yield StatusReport.parse(
                     {
                         "messageId": message_id(tracking_id, number),
                         "to": recipient,

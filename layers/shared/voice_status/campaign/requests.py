@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from voice_status.campaign.model import MAX_COMPLETION_TIMEOUT_SECONDS
-from voice_status.phones import PhoneNumber
+from voice_status.phones import E164_PATTERN
 from voice_status.providers.base import TextMessage
 from voice_status.timeutil import utc_now
 
@@ -26,6 +26,8 @@ MAX_RECIPIENTS = 100_000
 # for completion, plus dispatch, must fit.
 MAX_SCHEDULE_AHEAD = timedelta(days=355)
 DEFAULT_COMPLETION_TIMEOUT_SECONDS = 86_400
+
+PhoneNumber = Annotated[str, StringConstraints(pattern=E164_PATTERN)]
 
 
 class CreateCampaignRequest(BaseModel):

@@ -13,7 +13,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -709,7 +709,7 @@ def _campaign_item(campaign: Campaign) -> dict[str, Any]:
         "callbackUrl": campaign.callback_url,
     }
     if campaign.message is not None:
-        item["message"] = campaign.message.model_dump()
+        item["message"] = asdict(campaign.message)
     else:
         item["audioUrl"] = campaign.audio_url
     return item
@@ -733,7 +733,7 @@ def _campaign(item: dict[str, Any]) -> Campaign:
         total=int(item.get("total", 0)),
         chunk_count=int(item.get("chunkCount", 0)),
         callback_url=item["callbackUrl"],
-        message=TextMessage.model_validate(message) if message else None,
+        message=TextMessage(**message) if message else None,
         audio_url=item.get("audioUrl"),
         failure_reason=item.get("failureReason"),
         execution_arn=item.get("executionArn"),

@@ -28,7 +28,7 @@ import requests
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from voice_status.providers.base import Accepted, ProviderError, Submission, validate_submission
@@ -302,7 +302,7 @@ class RouteeClient:
             "GET", f"/voice/tracking/{quote(message_id, safe='')}", resend_safe=True, what="track message"
         )
         try:
-            return StatusReport.model_validate(answer)
+            return StatusReport.parse(answer)
         except ValidationError as error:
             raise ProviderError(
                 f"Routee tracking record of {message_id} is not valid: {error.error_count()} errors"
@@ -315,7 +315,7 @@ class RouteeClient:
         skipped = 0
         for record in records:
             try:
-                yield StatusReport.model_validate(record)
+                yield StatusReport.parse(record)
             except ValidationError:
                 skipped += 1  # e.g. a message without a status yet; the next reconciliation sees it
         if skipped:

@@ -1,0 +1,43 @@
+"""pydantic-core schemas for frozen dataclasses: validation by pydantic's engine without pydantic's
+model layer, for the value types on the callback handler's import path (see `voice_status.reports`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic_core import core_schema as schema
+
+
+def frozen_dataclass_schema(
+    cls: type[Any],
+    fields: list[schema.DataclassField],
+    *,
+    extra: Literal["ignore", "forbid"],
+    by_name: bool = False,
+) -> schema.DataclassSchema:
+    """`cls`'s fields, in order, validated as a pydantic model with `extra` and `populate_by_name`
+    would validate them; named after the class in JSON Schema."""
+    return schema.dataclass_schema(
+        cls,
+        schema.dataclass_args_schema(cls.__name__, fields, extra_behavior=extra),
+        [field["name"] for field in fields],
+        frozen=True,
+        ref=cls.__name__,
+        config=schema.CoreConfig(
+            title=cls.__name__,
+            extra_fields_behavior=extra,
+            validate_by_alias=True,
+            validate_by_name=by_name,
+        ),
+    )
+
+
+def optional(value_schema: schema.CoreSchema) -> schema.CoreSchema:
+    """May be absent or null: None then."""
+    return schema.with_default_schema(schema.nullable_schema(value_schema), default=None)
+
+
+def either_key(*keys: str) -> list[list[str | int]]:
+    """A field read from the first of `keys` present (pydantic's AliasChoices)."""
+    return [[key] for key in keys]
