@@ -50,7 +50,10 @@ debootstrap --variant=minbase --include=python3 trixie "$ROOTFS" "$DEBIAN_MIRROR
 
 echo "installing $AWSLAMBDARIC and boto3 into /var/runtime" >&2
 # boto3 and its dependencies at the versions requirements-dev.txt pins, as the runtime would ship them.
-grep -E '^(boto3|botocore|s3transfer|jmespath|python-dateutil|six|urllib3)==' requirements-dev.txt >"$CONTAINER_HOME/runtime-pins.txt"
+# The lock is hashed: each pin ends with a line continuation, which would join the pins into one
+# line here, so only the pin itself is kept.
+grep -E '^(boto3|botocore|s3transfer|jmespath|python-dateutil|six|urllib3)==' requirements-dev.txt \
+	| cut -d' ' -f1 >"$CONTAINER_HOME/runtime-pins.txt"
 "$PIP" install --quiet --no-compile --target "$ROOTFS/var/runtime" --only-binary=:all: \
 	--platform "$PLATFORM" --python-version 3.13 --implementation cp \
 	"$AWSLAMBDARIC" -r "$CONTAINER_HOME/runtime-pins.txt" || impossible "pip could not fetch awslambdaric/boto3"
