@@ -25,7 +25,7 @@ from pydantic_core import core_schema as schema
 from voice_status.phones import E164_PATTERN
 from voice_status.statuses import MessageStatus, parse_message_status
 from voice_status.timeutil import to_iso, utc_now
-from voice_status.value_schemas import either_key, frozen_dataclass_schema, optional
+from voice_status.value_schemas import described, either_key, frozen_dataclass_schema, optional
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -102,9 +102,7 @@ class StatusReport:
     def __get_pydantic_json_schema__(
         cls, core_schema: schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        documented = handler.resolve_ref_schema(handler(core_schema))
-        documented["properties"]["to"]["description"] = TO_DESCRIPTION
-        return documented
+        return described(core_schema, handler, {"to": TO_DESCRIPTION})
 
 
 def _as_utc(value: datetime) -> datetime:

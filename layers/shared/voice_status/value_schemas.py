@@ -4,9 +4,14 @@ model layer, for the value types on the callback handler's import path (see `voi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic_core import core_schema as schema
+
+if TYPE_CHECKING:
+    from pydantic import GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
 
 
 def frozen_dataclass_schema(
@@ -41,3 +46,14 @@ def optional(value_schema: schema.CoreSchema) -> schema.CoreSchema:
 def either_key(*keys: str) -> list[list[str | int]]:
     """A field read from the first of `keys` present (pydantic's AliasChoices)."""
     return [[key] for key in keys]
+
+
+def described(
+    core_schema: schema.CoreSchema, handler: GetJsonSchemaHandler, descriptions: Mapping[str, str]
+) -> JsonSchemaValue:
+    """The JSON Schema pydantic makes of a dataclass schema, with these fields' descriptions: for a
+    class's `__get_pydantic_json_schema__` (a core schema has no place for them)."""
+    json_schema = handler.resolve_ref_schema(handler(core_schema))
+    for name, description in descriptions.items():
+        json_schema["properties"][name]["description"] = description
+    return json_schema

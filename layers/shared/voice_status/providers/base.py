@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from pydantic_core import core_schema as schema
 
 from voice_status.reports import StatusReport
-from voice_status.value_schemas import frozen_dataclass_schema
+from voice_status.value_schemas import described, frozen_dataclass_schema
 
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -36,10 +36,7 @@ class TextMessage:
     def __get_pydantic_json_schema__(
         cls, core_schema: schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        documented = handler.resolve_ref_schema(handler(core_schema))
-        for name, description in _TEXT_MESSAGE_DESCRIPTIONS.items():
-            documented["properties"][name]["description"] = description
-        return documented
+        return described(core_schema, handler, _TEXT_MESSAGE_DESCRIPTIONS)
 
 
 # A core schema, not a pydantic model, for the reason `voice_status.reports` gives: campaigns
