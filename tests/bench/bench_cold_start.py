@@ -14,8 +14,7 @@ pydantic-core schema) before the write, and the naive one with a one-field pydan
 validating with any pydantic model costs: pydantic's model layer and schema machinery). One more
 imports pydantic-core and nothing else, which the callback's validation cannot do without. Where
 valgrind is installed, the instructions each import executes are counted too, a measure that a
-busy machine barely moves.
-Then `-X importtime` says which top-level packages make the difference.
+busy machine barely moves. Then `-X importtime` says which top-level packages make the difference.
 
 Those imports read bytecode the virtualenv compiled. `sam build`'s python builder ships none: it
 unpacks the wheels and copies the sources, and Lambda's file system is read-only outside /tmp, so

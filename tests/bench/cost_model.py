@@ -78,16 +78,16 @@ def costs(result: dict[str, Any]) -> dict[str, float]:
 
 def table(results: list[dict[str, Any]]) -> str:
     measured = {result["size"]: costs(result) for result in results}
+    # A run that cut the carrier's tail short (bench_scale's SCALE_TAIL_SECONDS) says so in its row.
+    still_planned = {result["size"]: result.get("callbacks_still_planned", 0) for result in results}
     services = list(next(iter(measured.values())))
     by_size = sorted(measured)
     rows = []
     for size in sorted(set(SIZES) | set(by_size)):
         if size in measured:
             figures, note = measured[size], "measured"
-            # A run cut the carrier's tail short (bench_scale's SCALE_TAIL_SECONDS): say so.
-            still_planned = next(r for r in results if r["size"] == size).get("callbacks_still_planned", 0)
-            if still_planned:
-                note = f"measured, without the last {still_planned:,} callbacks"
+            if still_planned[size]:
+                note = f"measured, without the last {still_planned[size]:,} callbacks"
         else:
             low, high = by_size[-2:] if len(by_size) > 1 else (by_size[0], by_size[0])
             figures = {}
