@@ -10,14 +10,15 @@ build its schemas at every cold start, about 250 M instructions of a 1,850 M imp
 Performance). The schema is the one pydantic built for the model this replaced: the same bodies
 pass and fail, with the same errors at the same fields (only a body that is not an object reads
 "Input should be a dictionary or an instance of StatusReport" now). pydantic models that embed a
-report (the API's documentation) use this schema through `__get_pydantic_core_schema__`.
+report (the API's documentation) use this schema (`value_schemas.SchemaDataclass`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
 from pydantic_core import SchemaValidator
 from pydantic_core import core_schema as schema
@@ -25,11 +26,7 @@ from pydantic_core import core_schema as schema
 from voice_status.phones import E164_PATTERN
 from voice_status.statuses import MessageStatus, parse_message_status
 from voice_status.timeutil import to_iso, utc_now
-from voice_status.value_schemas import described, either_key, frozen_dataclass_schema, optional
-
-if TYPE_CHECKING:
-    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
-    from pydantic.json_schema import JsonSchemaValue
+from voice_status.value_schemas import SchemaDataclass, either_key, frozen_dataclass_schema, optional
 
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_.:\-]+$"
 MAX_MESSAGE_ID_LENGTH = 128
@@ -41,11 +38,10 @@ MAX_DURATION_SECONDS = 86_400
 MAX_PRICE = 10_000
 PRICE_DECIMALS = 6  # DynamoDB numbers cannot hold 1e-300; a millionth of a cent-unit is plenty
 MAX_STATUS_NAME_LENGTH = 32
-TO_DESCRIPTION = "The recipient, E.164: with the URL's campaign, names the message."
 
 
 @dataclass(frozen=True)
-class ReportedStatus:
+class ReportedStatus(SchemaDataclass):
     """`status` of a callback ({name, updatedDate}) or of a tracking record ({status, date})."""
 
     name: MessageStatus
@@ -53,8 +49,12 @@ class ReportedStatus:
 
 
 @dataclass(frozen=True)
-class StatusReport:
+class StatusReport(SchemaDataclass):
     """One status of one message as the provider reported it; unknown fields are ignored."""
+
+    field_descriptions = MappingProxyType(
+        {"to": "The recipient, E.164: with the URL's campaign, names the message."}
+    )
 
     message_id: str
     status: ReportedStatus
@@ -93,16 +93,6 @@ class StatusReport:
             "createdAt": to_iso(self.created_at) if self.created_at else None,
         }
         return {key: value for key, value in kept.items() if value is not None}
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> schema.CoreSchema:
-        return STATUS_REPORT_SCHEMA
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        return described(core_schema, handler, {"to": TO_DESCRIPTION})
 
 
 def _as_utc(value: datetime) -> datetime:

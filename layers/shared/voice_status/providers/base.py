@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from types import MappingProxyType
+from typing import Literal, Protocol
 
 from pydantic_core import core_schema as schema
 
 from voice_status.reports import StatusReport
-from voice_status.value_schemas import described, frozen_dataclass_schema
-
-if TYPE_CHECKING:
-    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
-    from pydantic.json_schema import JsonSchemaValue
+from voice_status.value_schemas import SchemaDataclass, frozen_dataclass_schema
 
 MAX_RECIPIENTS_PER_SUBMISSION = 1000  # Routee: at most 1000 numbers per voice campaign request
 MAX_TEXT_LENGTH = 1000  # Routee: text-to-speech text at most 1000 characters
@@ -21,22 +18,16 @@ LANGUAGE_TAG_PATTERN = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"  # BCP-47, loosely
 
 
 @dataclass(frozen=True)
-class TextMessage:
+class TextMessage(SchemaDataclass):
     """A text-to-speech message: what POST /campaigns takes and what the provider is sent."""
+
+    field_descriptions = MappingProxyType(
+        {"text": "What the call says.", "language": "BCP-47 language tag of the voice, e.g. en-US."}
+    )
 
     text: str
     language: str = "en-US"
     gender: Literal["female", "male"] = "female"
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> schema.CoreSchema:
-        return TEXT_MESSAGE_SCHEMA
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        return described(core_schema, handler, _TEXT_MESSAGE_DESCRIPTIONS)
 
 
 # A core schema, not a pydantic model, for the reason `voice_status.reports` gives: campaigns
@@ -57,10 +48,6 @@ TEXT_MESSAGE_SCHEMA = frozen_dataclass_schema(
     ],
     extra="forbid",
 )
-_TEXT_MESSAGE_DESCRIPTIONS = {
-    "text": "What the call says.",
-    "language": "BCP-47 language tag of the voice, e.g. en-US.",
-}
 
 
 @dataclass(frozen=True)
